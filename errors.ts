@@ -8,6 +8,8 @@
 /** Base class of every error this package throws on purpose. */
 export class PoseNetError extends Error {
   /**
+   * Makes an error whose `name` is the subclass's name.
+   *
    * @param message What went wrong, naming the offending value.
    * @param options Standard error options (`cause`).
    */

@@ -1,0 +1,229 @@
+/**
+ * A compute kernel built for one shape: a pipeline whose WGSL has the shape baked in as constants,
+ * the layer's packed weights on the GPU, and what one dispatch costs. Conv2d, depthwise and
+ * pointwise kernels are all of this form; they differ in the shader and the weight packing.
+ *
+ * @module
+ */
+
+import { InvalidInputError } from "../errors.ts";
+import type { GpuContext } from "./gpu_context.ts";
+import { packedByteLength } from "./layout.ts";
+import { WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
+
+/** Height, width and channels of a batch-1 NHWC tensor. */
+export type Hwc = readonly [height: number, width: number, channels: number];
+
+/** One layer's kernel, ready to be bound to buffers and dispatched. */
+export interface GpuKernel {
+  /** A readable name, e.g. `pointwise 33x33 384→384 relu6`. */
+  readonly label: string;
+  /** Input shape (NHWC4 on the GPU). */
+  readonly inputShape: Hwc;
+  /** Output shape (NHWC4 on the GPU). */
+  readonly outputShape: Hwc;
+  /** Floating-point operations of one dispatch (2 per multiply-add). */
+  readonly flops: number;
+  /** Fewest bytes one dispatch must move: input, weights and bias read once, output written once. */
+  readonly bytes: number;
+  /** The generated WGSL. */
+  readonly wgsl: string;
+  /**
+   * Makes the bind group that runs this kernel from `input` to `output`.
+   *
+   * @param input NHWC4 buffer of {@linkcode GpuKernel.inputShape}.
+   * @param output NHWC4 buffer of {@linkcode GpuKernel.outputShape}.
+   */
+  bind(input: GPUBuffer, output: GPUBuffer): GPUBindGroup;
+  /**
+   * Records the dispatch into a compute pass.
+   *
+   * @param pass An open compute pass.
+   * @param bindGroup A bind group from {@linkcode GpuKernel.bind}.
+   */
+  dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void;
+  /** Frees the kernel's weight buffers. */
+  dispose(): void;
+}
+
+/** What a kernel family hands {@linkcode createGpuKernel}. */
+export interface GpuKernelSource {
+  /** Readable name. */
+  readonly label: string;
+  /** Generated WGSL. */
+  readonly wgsl: string;
+  /** Invocations that do work. */
+  readonly invocations: number;
+  /** Packed filter, laid out as the shader reads it. */
+  readonly filter: Float32Array<ArrayBuffer>;
+  /** Packed bias (`vec4` slots). */
+  readonly bias: Float32Array<ArrayBuffer>;
+  /** Input shape. */
+  readonly inputShape: Hwc;
+  /** Output shape. */
+  readonly outputShape: Hwc;
+  /** FLOPs of one dispatch. */
+  readonly flops: number;
+  /** Unpadded weight + bias element count, for the byte count. */
+  readonly weightElements: number;
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/**
+ * Compiles (or reuses) the compute pipeline for `wgsl`. Pipelines are cached per device by source,
+ * so layers of the same shape share one. A shader that does not compile is an error here, not a
+ * silently skipped dispatch later.
+ *
+ * @param gpu The device context.
+ * @param wgsl Shader source with a `main` entry point.
+ * @param label Label for errors and debuggers.
+ * @returns The pipeline.
+ * @throws {Error} With the compiler's message when the WGSL is invalid.
+ *
+ * @example
+ * ```ts ignore
+ * const pipeline = await computePipeline(gpu, wgsl, "pointwise");
+ * ```
+ */
+export async function computePipeline(
+  gpu: GpuContext,
+  wgsl: string,
+  label: string,
+): Promise<GPUComputePipeline> {
+  gpu.assertAlive();
+  let cache = pipelineCache.get(gpu.device);
+  if (!cache) {
+    cache = new Map();
+    pipelineCache.set(gpu.device, cache);
+  }
+  let pipeline = cache.get(wgsl);
+  if (!pipeline) {
+    gpu.device.pushErrorScope("validation");
+    const module = gpu.device.createShaderModule({ label, code: wgsl });
+    pipeline = gpu.device.createComputePipeline({
+      label,
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+    const error = await gpu.guard(gpu.device.popErrorScope());
+    if (error) throw new Error(`${label}: shader did not compile: ${error.message}`);
+    cache.set(wgsl, pipeline);
+  }
+  return pipeline;
+}
+
+/**
+ * Workgroup counts for `invocations`, spilling into y when x would pass the device limit.
+ *
+ * @param invocations Invocations that do work.
+ * @param maxPerDimension The device's `maxComputeWorkgroupsPerDimension`.
+ * @returns `[x, y]` workgroup counts.
+ *
+ * @example
+ * ```ts
+ * import { workgroupGrid } from "./compute_kernel.ts";
+ * workgroupGrid(100, 65535); // [2, 1]
+ * ```
+ */
+export function workgroupGrid(invocations: number, maxPerDimension: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(invocations / WORKGROUP_SIZE));
+  if (groups <= maxPerDimension) return [groups, 1];
+  const y = Math.ceil(groups / maxPerDimension);
+  const x = Math.ceil(groups / y);
+  if (y > maxPerDimension) {
+    throw new InvalidInputError(`dispatch of ${invocations} invocations exceeds the device's grid`);
+  }
+  return [x, y];
+}
+
+/**
+ * Uploads a float array into a new storage buffer.
+ *
+ * @param gpu The device context.
+ * @param data Values to upload.
+ * @param label Buffer label.
+ * @returns The buffer (`STORAGE | COPY_DST`).
+ *
+ * @example
+ * ```ts ignore
+ * const buffer = uploadStorage(gpu, new Float32Array([1, 2, 3, 4]), "bias");
+ * ```
+ */
+export function uploadStorage(
+  gpu: GpuContext,
+  data: Float32Array<ArrayBuffer>,
+  label: string,
+): GPUBuffer {
+  const buffer = gpu.device.createBuffer({
+    label,
+    size: Math.max(16, data.byteLength),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  gpu.device.queue.writeBuffer(buffer, 0, data);
+  return buffer;
+}
+
+/**
+ * Builds a {@linkcode GpuKernel} from a kernel family's shader and packed weights.
+ *
+ * @param gpu The device context.
+ * @param source Shader, weights and shapes.
+ * @returns The kernel.
+ * @throws {InvalidInputError} When a tensor is larger than the device can bind.
+ *
+ * @example
+ * ```ts ignore
+ * const kernel = await createGpuKernel(gpu, source);
+ * ```
+ */
+export async function createGpuKernel(
+  gpu: GpuContext,
+  source: GpuKernelSource,
+): Promise<GpuKernel> {
+  for (
+    const [what, shape] of [["input", source.inputShape], ["output", source.outputShape]] as const
+  ) {
+    const bytes = packedByteLength(shape[0], shape[1], shape[2]);
+    if (bytes > gpu.maxStorageBufferBindingSize) {
+      throw new InvalidInputError(
+        `${source.label}: ${what} ${shape.join("x")} needs ${bytes} bytes, more than the ` +
+          `device's maxStorageBufferBindingSize of ${gpu.maxStorageBufferBindingSize}`,
+      );
+    }
+  }
+  const pipeline = await computePipeline(gpu, source.wgsl, source.label);
+  const filter = uploadStorage(gpu, source.filter, `${source.label} filter`);
+  const bias = uploadStorage(gpu, source.bias, `${source.label} bias`);
+  const grid = workgroupGrid(source.invocations, gpu.maxWorkgroupsPerDimension);
+  const elements = (s: Hwc) => s[0] * s[1] * s[2];
+  return {
+    label: source.label,
+    inputShape: source.inputShape,
+    outputShape: source.outputShape,
+    flops: source.flops,
+    bytes: 4 * (elements(source.inputShape) + elements(source.outputShape) + source.weightElements),
+    wgsl: source.wgsl,
+    bind(input: GPUBuffer, output: GPUBuffer): GPUBindGroup {
+      return gpu.device.createBindGroup({
+        label: source.label,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: input } },
+          { binding: 1, resource: { buffer: filter } },
+          { binding: 2, resource: { buffer: bias } },
+          { binding: 3, resource: { buffer: output } },
+        ],
+      });
+    },
+    dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(grid[0], grid[1]);
+    },
+    dispose(): void {
+      filter.destroy();
+      bias.destroy();
+    },
+  };
+}

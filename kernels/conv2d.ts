@@ -1,0 +1,189 @@
+/**
+ * Full k×k convolution with stride, dilation, TF SAME padding, fused bias and optional ReLU6:
+ * MobileNet's first layer (3x3, stride 2, 3 → 24 channels).
+ *
+ * @module
+ */
+
+import { conv2dInvocations, conv2dShader } from "../shaders/conv2d.ts";
+import { createGpuKernel, type GpuKernel } from "./compute_kernel.ts";
+import { defaultGpuContext } from "./default_context.ts";
+import type { GpuContext } from "./gpu_context.ts";
+import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
+import { channelSlots } from "./layout.ts";
+import { runKernelOnce } from "./run_kernel.ts";
+import { samePadding } from "./same_padding.ts";
+
+/** Shape and options of a conv2d layer. */
+export interface Conv2dSpec {
+  /** Input rows. */
+  readonly height: number;
+  /** Input columns. */
+  readonly width: number;
+  /** Input channels. */
+  readonly inChannels: number;
+  /** Output channels. */
+  readonly outChannels: number;
+  /** Kernel rows. */
+  readonly kernelHeight: number;
+  /** Kernel columns. */
+  readonly kernelWidth: number;
+  /** Stride, both axes (default 1). */
+  readonly stride?: number;
+  /** Dilation, both axes (default 1). */
+  readonly dilation?: number;
+  /** Clamp outputs to [0, 6]. */
+  readonly relu6: boolean;
+  /** Consecutive output pixels per invocation (default 4). */
+  readonly tileX?: number;
+  /** Output `vec4` slots per invocation (default 2, fewer when the layer has fewer). */
+  readonly tileSlots?: number;
+}
+
+/**
+ * Builds a conv2d kernel for one shape, with its weights on the GPU.
+ *
+ * @param gpu The device context.
+ * @param spec Shape and options.
+ * @param filter Filter in TF layout `[kh, kw, inChannels, outChannels]`, flat.
+ * @param bias `outChannels` values.
+ * @returns The kernel.
+ * @throws {InvalidInputError} On a bad shape or weight length.
+ *
+ * @example
+ * ```ts ignore
+ * const kernel = await createConv2dKernel(gpu, { height: 257, width: 257, inChannels: 3, outChannels: 24, kernelHeight: 3, kernelWidth: 3, stride: 2, relu6: true }, filter, bias);
+ * ```
+ */
+export async function createConv2dKernel(
+  gpu: GpuContext,
+  spec: Conv2dSpec,
+  filter: Float32Array,
+  bias: Float32Array,
+): Promise<GpuKernel> {
+  const height = checkInteger("height", spec.height, 1);
+  const width = checkInteger("width", spec.width, 1);
+  const cin = checkInteger("inChannels", spec.inChannels, 1);
+  const cout = checkInteger("outChannels", spec.outChannels, 1);
+  const kh = checkInteger("kernelHeight", spec.kernelHeight, 1, 15);
+  const kw = checkInteger("kernelWidth", spec.kernelWidth, 1, 15);
+  const stride = checkInteger("stride", spec.stride ?? 1, 1, 8);
+  const dilation = checkInteger("dilation", spec.dilation ?? 1, 1, 64);
+  checkTensor("conv2d filter", { data: filter, shape: [kh, kw, cin, cout] }, [kh, kw, cin, cout]);
+  checkTensor("conv2d bias", { data: bias, shape: [cout] }, [cout]);
+  const padY = samePadding(height, kh, stride, dilation);
+  const padX = samePadding(width, kw, stride, dilation);
+  const inSlots = channelSlots(cin);
+  const outSlots = channelSlots(cout);
+  const params = {
+    inHeight: height,
+    inWidth: width,
+    inSlots,
+    outHeight: padY.outSize,
+    outWidth: padX.outSize,
+    outSlots,
+    kernelHeight: kh,
+    kernelWidth: kw,
+    stride,
+    dilation,
+    padTop: padY.before,
+    padLeft: padX.before,
+    relu6: Boolean(spec.relu6),
+    tileX: checkInteger("tileX", spec.tileX ?? 4, 1, 8),
+    tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 2, 1, 8), outSlots),
+  };
+  // [kh][kw][cin][cout] → [kh][kw][inSlots·4][outSlots·4]: pad cout, then pad each tap's cin rows.
+  const paddedCout = padLastAxis(filter, kh * kw * cin, cout, outSlots * 4);
+  const packedFilter = new Float32Array(kh * kw * inSlots * 4 * outSlots * 4);
+  for (let tap = 0; tap < kh * kw; tap++) {
+    packedFilter.set(
+      paddedCout.subarray(tap * cin * outSlots * 4, (tap + 1) * cin * outSlots * 4),
+      tap * inSlots * 4 * outSlots * 4,
+    );
+  }
+  return await createGpuKernel(gpu, {
+    label: `conv2d ${height}x${width} ${cin}→${cout} ${kh}x${kw} s${stride} d${dilation}${
+      params.relu6 ? " relu6" : ""
+    }`,
+    wgsl: conv2dShader(params),
+    invocations: conv2dInvocations(params),
+    filter: packedFilter,
+    bias: padLastAxis(bias, 1, cout, outSlots * 4),
+    inputShape: [height, width, cin],
+    outputShape: [padY.outSize, padX.outSize, cout],
+    flops: 2 * padY.outSize * padX.outSize * cout * kh * kw * cin,
+    weightElements: kh * kw * cin * cout + cout,
+  });
+}
+
+/** Options of {@linkcode conv2d}. */
+export interface Conv2dOptions {
+  /** Stride, both axes (default 1). */
+  readonly stride?: number;
+  /** Dilation, both axes (default 1). */
+  readonly dilation?: number;
+  /** Clamp outputs to [0, 6] (default false). */
+  readonly relu6?: boolean;
+  /** Device to run on (default: the shared one). */
+  readonly context?: GpuContext;
+}
+
+/**
+ * Runs a k×k convolution once on host data, with TF SAME padding.
+ *
+ * @param input NHWC input `[1, H, W, Cin]`.
+ * @param filter TF filter `[kh, kw, Cin, Cout]`.
+ * @param bias `Cout` values.
+ * @param options Stride, dilation, activation and device.
+ * @returns NHWC output `[1, ceil(H/stride), ceil(W/stride), Cout]`.
+ * @throws {InvalidInputError} On mismatched shapes.
+ *
+ * @example
+ * ```ts
+ * import { conv2d } from "./conv2d.ts";
+ * const out = await conv2d(
+ *   { data: new Float32Array(4 * 4 * 3).fill(1), shape: [1, 4, 4, 3] },
+ *   { data: new Float32Array(3 * 3 * 3 * 2).fill(0.5), shape: [3, 3, 3, 2] },
+ *   new Float32Array([0, 1]),
+ *   { stride: 2, relu6: true },
+ * );
+ * console.log(out.shape); // [1, 2, 2, 2]
+ * ```
+ */
+export async function conv2d(
+  input: HostTensor,
+  filter: HostTensor,
+  bias: Float32Array,
+  options: Conv2dOptions = {},
+): Promise<HostTensor> {
+  const [, height, width, cin] = checkTensor("input", input, [1, undefined, undefined, undefined]);
+  const [kernelHeight, kernelWidth, , cout] = checkTensor("filter", filter, [
+    undefined,
+    undefined,
+    cin,
+    undefined,
+  ]);
+  const gpu = options.context ?? await defaultGpuContext();
+  const kernel = await createConv2dKernel(
+    gpu,
+    {
+      height,
+      width,
+      inChannels: cin,
+      outChannels: cout,
+      kernelHeight,
+      kernelWidth,
+      stride: options.stride,
+      dilation: options.dilation,
+      relu6: Boolean(options.relu6),
+    },
+    filter.data,
+    bias,
+  );
+  try {
+    const [oh, ow] = kernel.outputShape;
+    return { data: await runKernelOnce(gpu, kernel, input.data), shape: [1, oh, ow, cout] };
+  } finally {
+    kernel.dispose();
+  }
+}

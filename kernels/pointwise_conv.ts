@@ -1,0 +1,135 @@
+/**
+ * Pointwise (1x1) convolution with fused bias and optional ReLU6: 91% of PoseNet's arithmetic.
+ *
+ * @module
+ */
+
+import { pointwiseConvInvocations, pointwiseConvShader } from "../shaders/pointwise_conv.ts";
+import { createGpuKernel, type GpuKernel } from "./compute_kernel.ts";
+import { defaultGpuContext } from "./default_context.ts";
+import type { GpuContext } from "./gpu_context.ts";
+import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
+import { channelSlots } from "./layout.ts";
+import { runKernelOnce } from "./run_kernel.ts";
+
+/** Shape and options of a pointwise conv layer. */
+export interface PointwiseConvSpec {
+  /** Input rows. */
+  readonly height: number;
+  /** Input columns. */
+  readonly width: number;
+  /** Input channels. */
+  readonly inChannels: number;
+  /** Output channels. */
+  readonly outChannels: number;
+  /** Clamp outputs to [0, 6]. */
+  readonly relu6: boolean;
+  /** Pixels per invocation (default 4). */
+  readonly tilePixels?: number;
+  /** Output `vec4` slots per invocation (default 2, fewer when the layer has fewer). */
+  readonly tileSlots?: number;
+}
+
+/**
+ * Builds a pointwise-conv kernel for one shape, with its weights on the GPU.
+ *
+ * @param gpu The device context.
+ * @param spec Shape and options.
+ * @param filter Filter in TF layout `[1, 1, inChannels, outChannels]`, flat.
+ * @param bias `outChannels` values.
+ * @returns The kernel.
+ * @throws {InvalidInputError} On a bad shape or weight length.
+ *
+ * @example
+ * ```ts ignore
+ * const kernel = await createPointwiseConvKernel(gpu, { height: 17, width: 17, inChannels: 384, outChannels: 17, relu6: false }, filter, bias);
+ * ```
+ */
+export async function createPointwiseConvKernel(
+  gpu: GpuContext,
+  spec: PointwiseConvSpec,
+  filter: Float32Array,
+  bias: Float32Array,
+): Promise<GpuKernel> {
+  const height = checkInteger("height", spec.height, 1);
+  const width = checkInteger("width", spec.width, 1);
+  const cin = checkInteger("inChannels", spec.inChannels, 1);
+  const cout = checkInteger("outChannels", spec.outChannels, 1);
+  checkTensor("pointwise filter", { data: filter, shape: [1, 1, cin, cout] }, [1, 1, cin, cout]);
+  checkTensor("pointwise bias", { data: bias, shape: [cout] }, [cout]);
+  const inSlots = channelSlots(cin);
+  const outSlots = channelSlots(cout);
+  const params = {
+    pixels: height * width,
+    inSlots,
+    outSlots,
+    relu6: Boolean(spec.relu6),
+    tilePixels: checkInteger("tilePixels", spec.tilePixels ?? 4, 1, 8),
+    tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 2, 1, 8), outSlots),
+  };
+  // Rows for padded input channels stay zero, so they add nothing.
+  const packedFilter = new Float32Array(inSlots * 4 * outSlots * 4);
+  packedFilter.set(padLastAxis(filter, cin, cout, outSlots * 4));
+  return await createGpuKernel(gpu, {
+    label: `pointwise ${height}x${width} ${cin}→${cout}${params.relu6 ? " relu6" : ""}`,
+    wgsl: pointwiseConvShader(params),
+    invocations: pointwiseConvInvocations(params),
+    filter: packedFilter,
+    bias: padLastAxis(bias, 1, cout, outSlots * 4),
+    inputShape: [height, width, cin],
+    outputShape: [height, width, cout],
+    flops: 2 * height * width * cin * cout,
+    weightElements: cin * cout + cout,
+  });
+}
+
+/** Options of {@linkcode pointwiseConv}. */
+export interface PointwiseConvOptions {
+  /** Clamp outputs to [0, 6] (default false). */
+  readonly relu6?: boolean;
+  /** Device to run on (default: the shared one). */
+  readonly context?: GpuContext;
+}
+
+/**
+ * Runs a pointwise (1x1) convolution once on host data.
+ *
+ * @param input NHWC input `[1, H, W, Cin]`.
+ * @param filter TF filter `[1, 1, Cin, Cout]`.
+ * @param bias `Cout` values.
+ * @param options Activation and device.
+ * @returns NHWC output `[1, H, W, Cout]`.
+ * @throws {InvalidInputError} On mismatched shapes.
+ *
+ * @example
+ * ```ts
+ * import { pointwiseConv } from "./pointwise_conv.ts";
+ * const out = await pointwiseConv(
+ *   { data: new Float32Array([1, 2]), shape: [1, 1, 1, 2] },
+ *   { data: new Float32Array([1, 0, 1, 0, 1, 1]), shape: [1, 1, 2, 3] },
+ *   new Float32Array([0, 0, 0.5]),
+ * );
+ * console.log(out.data); // [1, 2, 3.5]
+ * ```
+ */
+export async function pointwiseConv(
+  input: HostTensor,
+  filter: HostTensor,
+  bias: Float32Array,
+  options: PointwiseConvOptions = {},
+): Promise<HostTensor> {
+  const [, height, width, cin] = checkTensor("input", input, [1, undefined, undefined, undefined]);
+  const [, , , cout] = checkTensor("filter", filter, [1, 1, cin, undefined]);
+  const gpu = options.context ?? await defaultGpuContext();
+  const kernel = await createPointwiseConvKernel(
+    gpu,
+    { height, width, inChannels: cin, outChannels: cout, relu6: Boolean(options.relu6) },
+    filter.data,
+    bias,
+  );
+  try {
+    return { data: await runKernelOnce(gpu, kernel, input.data), shape: [1, height, width, cout] };
+  } finally {
+    kernel.dispose();
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Builds ONNX graphs in TypeScript (with `onnx-proto`) that compute what the WGSL kernels compute,
+ * so ONNX Runtime can serve as the independent reference. Tensors enter and leave in NHWC; the
+ * graph transposes to ONNX's NCHW around the convolutions, and filters are given in TF layout and
+ * transposed inside the graph.
+ *
+ * @module
+ */
+
+import onnxProto from "onnx-proto";
+
+// deno-lint-ignore no-explicit-any
+const { onnx } = onnxProto as any;
+
+/** `TensorProto.DataType.FLOAT`. */
+const FLOAT = 1;
+/** `AttributeProto.AttributeType.INT` and `INTS`. */
+const ATTR_INT = 2;
+const ATTR_INTS = 7;
+
+/** Options of one convolution node. */
+export interface OnnxConvOptions {
+  /** Stride, both axes. */
+  readonly stride: number;
+  /** Dilation, both axes. */
+  readonly dilation: number;
+  /** Explicit pads `[top, left, bottom, right]`. */
+  readonly pads: readonly [number, number, number, number];
+  /** True for a depthwise conv (`group = channels`, TF filter `[kh,kw,c,1]`). */
+  readonly depthwise: boolean;
+  /** Follow with `Clip(0, 6)`. */
+  readonly relu6: boolean;
+}
+
+/** A graph under construction; values flowing between nodes are named by strings. */
+export class OnnxGraphBuilder {
+  #nodes: unknown[] = [];
+  #initializers: unknown[] = [];
+  #inputs: unknown[] = [];
+  #outputs: unknown[] = [];
+  #counter = 0;
+
+  /** A fresh value name. */
+  #name(prefix: string): string {
+    return `${prefix}_${this.#counter++}`;
+  }
+
+  /**
+   * Adds a float32 graph input in NHWC and returns the name of its NCHW view.
+   *
+   * @param name Input name used when running the session.
+   * @param shape NHWC shape; use -1 for a free dimension.
+   * @returns The NCHW value name.
+   */
+  inputNhwc(name: string, shape: readonly number[]): string {
+    this.#inputs.push(valueInfo(name, shape));
+    return this.#transpose(name, [0, 3, 1, 2]);
+  }
+
+  /**
+   * Marks an NCHW value as a graph output, transposed back to NHWC.
+   *
+   * @param value NCHW value name.
+   * @param name Output name.
+   */
+  outputNhwc(value: string, name: string): void {
+    this.#nodes.push(
+      onnx.NodeProto.create({
+        opType: "Transpose",
+        input: [value],
+        output: [name],
+        attribute: [ints("perm", [0, 2, 3, 1])],
+      }),
+    );
+    this.#outputs.push(valueInfo(name, [-1, -1, -1, -1]));
+  }
+
+  /**
+   * Adds a convolution (+ optional ReLU6) taking the filter in TF layout.
+   *
+   * @param x NCHW input value.
+   * @param filter TF filter values (`[kh,kw,cin,cout]`, or `[kh,kw,c,1]` for depthwise).
+   * @param filterShape TF filter shape.
+   * @param bias Bias values.
+   * @param options Stride, dilation, pads, depthwise, relu6.
+   * @returns The NCHW output value.
+   */
+  conv(
+    x: string,
+    filter: Float32Array,
+    filterShape: readonly [number, number, number, number],
+    bias: Float32Array,
+    options: OnnxConvOptions,
+  ): string {
+    const [kh, kw, cin] = filterShape;
+    const w = this.#constant(filter, filterShape);
+    // TF [kh,kw,cin,cout] → ONNX [cout,cin,kh,kw]; depthwise TF [kh,kw,c,1] → ONNX [c,1,kh,kw].
+    const wOnnx = this.#transpose(w, options.depthwise ? [2, 3, 0, 1] : [3, 2, 0, 1]);
+    const b = this.#constant(bias, [bias.length]);
+    const y = this.#name("conv");
+    const [top, left, bottom, right] = options.pads;
+    this.#nodes.push(onnx.NodeProto.create({
+      opType: "Conv",
+      input: [x, wOnnx, b],
+      output: [y],
+      attribute: [
+        ints("dilations", [options.dilation, options.dilation]),
+        int("group", options.depthwise ? cin : 1),
+        ints("kernel_shape", [kh, kw]),
+        ints("pads", [top, left, bottom, right]),
+        ints("strides", [options.stride, options.stride]),
+      ],
+    }));
+    if (!options.relu6) return y;
+    const clipped = this.#name("relu6");
+    this.#nodes.push(onnx.NodeProto.create({
+      opType: "Clip",
+      input: [
+        y,
+        this.#constant(new Float32Array([0]), []),
+        this.#constant(new Float32Array([6]), []),
+      ],
+      output: [clipped],
+    }));
+    return clipped;
+  }
+
+  /**
+   * Serialises the graph as an ONNX model (opset 17).
+   *
+   * @returns The model bytes.
+   */
+  build(): Uint8Array {
+    const graph = onnx.GraphProto.create({
+      name: "reference",
+      node: this.#nodes,
+      initializer: this.#initializers,
+      input: this.#inputs,
+      output: this.#outputs,
+    });
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: "posenet-webgpu reference",
+      opsetImport: [{ domain: "", version: 17 }],
+      graph,
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+
+  #constant(values: Float32Array, dims: readonly number[]): string {
+    const name = this.#name("const");
+    this.#initializers.push(onnx.TensorProto.create({
+      name,
+      dataType: FLOAT,
+      dims: [...dims],
+      rawData: new Uint8Array(
+        values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength),
+      ),
+    }));
+    return name;
+  }
+
+  #transpose(x: string, perm: number[]): string {
+    const y = this.#name("transpose");
+    this.#nodes.push(
+      onnx.NodeProto.create({
+        opType: "Transpose",
+        input: [x],
+        output: [y],
+        attribute: [ints("perm", perm)],
+      }),
+    );
+    return y;
+  }
+}
+
+function valueInfo(name: string, shape: readonly number[]): unknown {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType: FLOAT,
+        shape: {
+          dim: shape.map((d, i) => (d < 0 ? { dimParam: `${name}_d${i}` } : { dimValue: d })),
+        },
+      },
+    },
+  });
+}
+
+function ints(name: string, values: number[]): unknown {
+  return onnx.AttributeProto.create({ name, type: ATTR_INTS, ints: values });
+}
+
+function int(name: string, value: number): unknown {
+  return onnx.AttributeProto.create({ name, type: ATTR_INT, i: value });
+}

@@ -1,0 +1,110 @@
+/**
+ * WGSL generator for the pointwise (1x1) convolution, a GEMM over pixels × channels.
+ *
+ * @module
+ */
+
+import { activation, entryPoint, unroll } from "./wgsl_common.ts";
+
+/** Shape constants baked into a pointwise-conv shader. */
+export interface PointwiseConvShaderParams {
+  /** Pixels (height × width). */
+  readonly pixels: number;
+  /** Input `vec4` slots per pixel, `ceil(inChannels / 4)`. */
+  readonly inSlots: number;
+  /** Output `vec4` slots per pixel, `ceil(outChannels / 4)`. */
+  readonly outSlots: number;
+  /** Clamp the result to [0, 6]. */
+  readonly relu6: boolean;
+  /** Pixels per invocation (register tile rows). */
+  readonly tilePixels: number;
+  /** Output `vec4` slots per invocation (register tile columns). */
+  readonly tileSlots: number;
+}
+
+/**
+ * Number of invocations a pointwise-conv dispatch needs.
+ *
+ * @param p Shader parameters.
+ * @returns `ceil(pixels / tilePixels) · ceil(outSlots / tileSlots)`.
+ *
+ * @example
+ * ```ts
+ * import { pointwiseConvInvocations } from "./pointwise_conv.ts";
+ * pointwiseConvInvocations({ pixels: 289, inSlots: 96, outSlots: 96, relu6: true, tilePixels: 4, tileSlots: 2 });
+ * ```
+ */
+export function pointwiseConvInvocations(p: PointwiseConvShaderParams): number {
+  return Math.ceil(p.pixels / p.tilePixels) * Math.ceil(p.outSlots / p.tileSlots);
+}
+
+/**
+ * Generates the pointwise-conv shader for one shape.
+ *
+ * @param p Shape and tile constants.
+ * @returns WGSL source.
+ *
+ * @example
+ * ```ts
+ * import { pointwiseConvShader } from "./pointwise_conv.ts";
+ * const wgsl = pointwiseConvShader({ pixels: 289, inSlots: 96, outSlots: 96, relu6: true, tilePixels: 4, tileSlots: 2 });
+ * ```
+ */
+export function pointwiseConvShader(p: PointwiseConvShaderParams): string {
+  const TP = p.tilePixels;
+  const TN = p.tileSlots;
+  const slotTiles = Math.ceil(p.outSlots / TN);
+  const tiles = (fn: (i: number, n: number) => string) =>
+    unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
+  return `// Pointwise (1x1) convolution with fused bias and ${p.relu6 ? "ReLU6" : "no activation"}:
+//   out[p][n] = act(bias[n] + sum_k in[p][k] * weights[k][n])
+// a GEMM of (pixels × in channels) by (in channels × out channels).
+// Layout: input NHWC4, PIXELS × IN_SLOTS vec4 (4 channels each, padded channels are zero);
+//         weights IN_SLOTS·4 rows × OUT_SLOTS vec4 (row = one input channel, vec4 = 4 outputs);
+//         bias OUT_SLOTS vec4; output NHWC4, PIXELS × OUT_SLOTS vec4.
+// Each invocation keeps a ${TP} pixel × ${TN} vec4 tile of outputs in registers. Per input vec4 it
+// loads ${TP} input vec4 and ${4 * TN} weight vec4 and does ${4 * TP * TN} vec4 FMAs, so every load
+// feeds several FMAs. Workgroup: ${64} invocations in a row; neighbouring invocations take
+// neighbouring output-column tiles of the same pixels, so they read the same input vec4 and
+// adjacent weight vec4s. Tail tiles clamp their loads in bounds and skip their stores.
+const PIXELS: u32 = ${p.pixels}u;
+const IN_SLOTS: u32 = ${p.inSlots}u;
+const OUT_SLOTS: u32 = ${p.outSlots}u;
+const SLOT_TILES: u32 = ${slotTiles}u;
+
+@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+
+${entryPoint(pointwiseConvInvocations(p))}
+  let n0 = (index % SLOT_TILES) * ${TN}u;
+  let p0 = (index / SLOT_TILES) * ${TP}u;
+${unroll(TP, (i) => `  let row${i} = min(p0 + ${i}u, PIXELS - 1u) * IN_SLOTS;`)}
+${unroll(TN, (n) => `  let col${n} = min(n0 + ${n}u, OUT_SLOTS - 1u);`)}
+${tiles((i, n) => `  var acc${i}_${n} = bias[col${n}];`)}
+  for (var k = 0u; k < IN_SLOTS; k++) {
+${unroll(TP, (i) => `    let a${i} = input[row${i} + k];`)}
+    let w = k * 4u * OUT_SLOTS;
+${
+    unroll(
+      4 * TN,
+      (t) => `    let w${t >> 2}_${t % 4} = weights[w + ${t % 4}u * OUT_SLOTS + col${t >> 2}];`,
+    )
+  }
+${
+    tiles((i, n) =>
+      `    acc${i}_${n} = fma(vec4<f32>(a${i}.w), w${n}_3, fma(vec4<f32>(a${i}.z), w${n}_2, ` +
+      `fma(vec4<f32>(a${i}.y), w${n}_1, fma(vec4<f32>(a${i}.x), w${n}_0, acc${i}_${n}))));`
+    )
+  }
+  }
+${
+    tiles((i, n) =>
+      `  if (p0 + ${i}u < PIXELS && n0 + ${n}u < OUT_SLOTS) { ` +
+      `output[(p0 + ${i}u) * OUT_SLOTS + n0 + ${n}u] = ${activation(`acc${i}_${n}`, p.relu6)}; }`
+    )
+  }
+}
+`;
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { createGpuContext } from "../kernels/gpu_context.ts";
+import { conv2d } from "../kernels/conv2d.ts";
+import { InvalidInputError } from "../errors.ts";
+import {
+  caseName,
+  CHANNELS,
+  checkConvCase,
+  type ConvCase,
+  DILATIONS,
+  SIZES,
+  STRIDES,
+  WorstError,
+} from "./support/conv_case.ts";
+import { mulberry32, runSeed } from "./support/random.ts";
+
+function conv2dCases(): ConvCase[] {
+  const cases: ConvCase[] = [];
+  const conv = (
+    height: number,
+    width: number,
+    inChannels: number,
+    outChannels: number,
+    kernel: number,
+    stride: number,
+    dilation: number,
+    relu6: boolean,
+  ) =>
+    cases.push({
+      kind: "conv2d",
+      height,
+      width,
+      inChannels,
+      outChannels,
+      kernel,
+      stride,
+      dilation,
+      relu6,
+    });
+  let n = 0;
+  // MobileNet's first layer (3x3, 3→24) at every size × stride × dilation.
+  for (const size of SIZES) {
+    for (const stride of STRIDES) {
+      for (const dilation of DILATIONS) {
+        conv(size, size, 3, 24, 3, stride, dilation, (n++ % 2) === 0);
+      }
+    }
+  }
+  // Every input channel count, each with two output counts, at 7x7; stride and dilation cycle.
+  CHANNELS.forEach((cin, i) => {
+    for (const cout of [CHANNELS[(i + 2) % CHANNELS.length], CHANNELS[(i + 5) % CHANNELS.length]]) {
+      conv(7, 7, cin, cout, 3, STRIDES[n % 2], DILATIONS[n % 3], (n++ % 2) === 1);
+    }
+  });
+  // Larger grids with wider layers, other kernel sizes, non-square inputs.
+  conv(33, 33, 32, 96, 3, 1, 2, true);
+  conv(65, 65, 24, 17, 3, 2, 1, false);
+  conv(33, 33, 17, 34, 1, 1, 1, false);
+  conv(33, 33, 3, 24, 5, 2, 1, true);
+  conv(7, 33, 3, 24, 3, 2, 1, true);
+  conv(129, 65, 3, 24, 3, 2, 1, true);
+  return cases;
+}
+
+Deno.test("conv2d() equals ONNX Runtime over the shape matrix", async (t) => {
+  const gpu = await createGpuContext();
+  const rng = mulberry32(runSeed("conv2d"));
+  const worst = new WorstError();
+  try {
+    for (const c of conv2dCases()) {
+      await t.step(
+        caseName(c),
+        async () => worst.add(caseName(c), await checkConvCase(gpu, rng, c)),
+      );
+    }
+  } finally {
+    console.log(worst.summary("conv2d"));
+    gpu.destroy();
+  }
+});
+
+Deno.test("conv2d() rejects an input whose data length does not match its shape", async () => {
+  const gpu = await createGpuContext();
+  try {
+    await assert.rejects(
+      conv2d(
+        { data: new Float32Array(10), shape: [1, 2, 2, 3] },
+        { data: new Float32Array(3 * 3 * 3 * 4), shape: [3, 3, 3, 4] },
+        new Float32Array(4),
+        { context: gpu },
+      ),
+      (e: unknown) =>
+        e instanceof InvalidInputError &&
+        /input has 10 values but its shape \[1,2,2,3\] needs 12/.test(e.message),
+    );
+  } finally {
+    gpu.destroy();
+  }
+});

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
+import { runKernelOnce } from "../kernels/run_kernel.ts";
+import { DeviceLostError, WebGpuUnavailableError } from "../errors.ts";
+
+Deno.test("createGpuContext() reports the adapter it found", async () => {
+  const gpu = await createGpuContext();
+  try {
+    console.log(
+      `adapter: ${gpu.adapter.description} (backend ${gpu.adapter.backend}, fallback ` +
+        `${gpu.adapter.isFallbackAdapter}, timestamp-query ${gpu.hasTimestampQuery})`,
+    );
+    assert.ok(gpu.adapter.description.length > 0);
+    assert.ok(gpu.maxStorageBufferBindingSize >= 128 * 1024 * 1024);
+    assert.equal(gpu.lostReason, undefined);
+  } finally {
+    gpu.destroy();
+  }
+});
+
+Deno.test("createGpuContext() without navigator.gpu says how to get WebGPU", async () => {
+  Object.defineProperty(navigator, "gpu", { value: undefined, configurable: true });
+  try {
+    await assert.rejects(
+      createGpuContext(),
+      (e: unknown) =>
+        e instanceof WebGpuUnavailableError && /navigator\.gpu is undefined/.test(e.message) &&
+        /mesa-vulkan-drivers/.test(e.message) && /DENO_WEBGPU_BACKEND=vulkan/.test(e.message),
+    );
+  } finally {
+    delete (navigator as unknown as Record<string, unknown>).gpu;
+  }
+  assert.ok(navigator.gpu, "navigator.gpu is restored");
+});
+
+async function smallKernel() {
+  const gpu = await createGpuContext();
+  const kernel = await createPointwiseConvKernel(
+    gpu,
+    { height: 64, width: 64, inChannels: 96, outChannels: 96, relu6: true },
+    new Float32Array(96 * 96).fill(0.01),
+    new Float32Array(96),
+  );
+  return { gpu, kernel, input: new Float32Array(64 * 64 * 96).fill(1) };
+}
+
+function withinSeconds<T>(promise: Promise<T>, seconds: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`hung for ${seconds}s`)), seconds * 1000);
+    }),
+  ]);
+}
+
+Deno.test("runKernelOnce() after device loss rejects with DeviceLostError", async () => {
+  const { gpu, kernel, input } = await smallKernel();
+  gpu.destroy();
+  await assert.rejects(
+    withinSeconds(runKernelOnce(gpu, kernel, input), 10),
+    (e: unknown) => e instanceof DeviceLostError && /lost \(destroyed\)/.test(e.message),
+  );
+});
+
+Deno.test("runKernelOnce() pending when the device is lost settles instead of hanging", async () => {
+  const { gpu, kernel, input } = await smallKernel();
+  const pending = runKernelOnce(gpu, kernel, input);
+  gpu.destroy();
+  try {
+    // The work may already have finished; what must not happen is a hang or another error type.
+    const out = await withinSeconds(pending, 10);
+    assert.equal(out.length, input.length);
+  } catch (e) {
+    assert.ok(e instanceof DeviceLostError, `expected DeviceLostError, got ${e}`);
+  }
+});
