@@ -1,0 +1,528 @@
+/**
+ * Multi-pose decoding, matching TF.js PoseNet 2.x `decodeMultiplePoses` exactly, down to the order
+ * of poses with equal root scores.
+ *
+ * The decoder has two halves:
+ * 1. {@link findPartCandidates}: every cell whose score is at least the threshold and is not beaten
+ *    in its 3x3 neighbourhood on its own part's heatmap becomes a root candidate;
+ * 2. {@link decodeMultiplePosesFromCandidates}: candidates are taken best first; one too close to
+ *    the same part of an earlier pose is skipped, otherwise a pose is grown from it along the
+ *    keypoint tree with the displacement and offset heads.
+ *
+ * {@link decodeMultiplePoses} runs both on the CPU. A GPU pass can run the first half itself and
+ * hand its candidates and score buffer to the second, so the raw heatmap never reaches the CPU.
+ *
+ * @example
+ * ```ts
+ * import { decodeMultiplePoses } from "./multi_pose.ts";
+ *
+ * const cells = 17 * 17;
+ * const heatmap = new Float32Array(cells * 17).fill(-6);
+ * heatmap[(8 * 17 + 8) * 17 + 0] = 3; // a nose at cell (8, 8)
+ * const poses = decodeMultiplePoses({
+ *   height: 17,
+ *   width: 17,
+ *   outputStride: 16,
+ *   heatmap,
+ *   offsets: new Float32Array(cells * 34),
+ *   displacementFwd: new Float32Array(cells * 32),
+ *   displacementBwd: new Float32Array(cells * 32),
+ * });
+ * console.log(poses.length); // 1
+ * ```
+ *
+ * @module
+ */
+
+import { InvalidInputError } from "../errors.ts";
+import {
+  applyInputTransform,
+  type InputTransform,
+  type PoseNetHeads,
+  type ScoredHeads,
+  toScoredHeads,
+  validateScoredHeads,
+} from "./heads.ts";
+import {
+  type Keypoint,
+  NUM_EDGES,
+  NUM_KEYPOINTS,
+  PART_NAMES,
+  type Pose,
+  POSE_CHAIN_INDICES,
+  type Vector2D,
+} from "./keypoints.ts";
+
+/** A root candidate: a local maximum of one part's score map. */
+export interface PartCandidate {
+  /** Part index, 0..16 (see `PART_NAMES`). */
+  readonly part: number;
+  /** Heatmap row. */
+  readonly y: number;
+  /** Heatmap column. */
+  readonly x: number;
+  /** The part's score at that cell (float32 sigmoid of the logit). */
+  readonly score: number;
+}
+
+/** Options of the multi-pose decoder; every field is optional. */
+export interface MultiPoseOptions {
+  /** Most poses to return; a positive integer. Default 5. */
+  readonly maxDetections?: number;
+  /** Least root score for a candidate, in [0, 1]. Default 0.5. */
+  readonly scoreThreshold?: number;
+  /** Part-based NMS radius in input pixels; positive and finite. Default 20. */
+  readonly nmsRadius?: number;
+}
+
+/** {@link MultiPoseOptions} with every default filled in. */
+export interface ResolvedMultiPoseOptions {
+  /** Most poses to return. */
+  readonly maxDetections: number;
+  /** Least root score for a candidate. */
+  readonly scoreThreshold: number;
+  /** Part-based NMS radius in input pixels. */
+  readonly nmsRadius: number;
+}
+
+/** The defaults of PoseNet 2.x's `estimateMultiplePoses`. */
+export const DEFAULT_MULTI_POSE_OPTIONS: ResolvedMultiPoseOptions = Object.freeze({
+  maxDetections: 5,
+  scoreThreshold: 0.5,
+  nmsRadius: 20,
+});
+
+/** Half the side of the window a candidate must be a maximum of: 1, i.e. 3x3 cells. */
+export const LOCAL_MAXIMUM_RADIUS: number = 1;
+
+/** How many times a traversed keypoint is snapped to a cell and moved by that cell's offset. */
+const OFFSET_REFINE_STEPS = 2;
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Fills in the defaults of multi-pose options and checks them.
+ *
+ * @param options The caller's options, or undefined for all defaults.
+ * @returns The options with every field set.
+ * @throws {InvalidInputError} When `options` is not an object, `maxDetections` is not a positive
+ * integer, `scoreThreshold` is not a number in [0, 1] or `nmsRadius` is not a positive finite
+ * number. The message names the option and the value.
+ *
+ * @example
+ * ```ts
+ * import { resolveMultiPoseOptions } from "./multi_pose.ts";
+ *
+ * console.log(resolveMultiPoseOptions({ maxDetections: 2 }));
+ * // { maxDetections: 2, scoreThreshold: 0.5, nmsRadius: 20 }
+ * ```
+ */
+export function resolveMultiPoseOptions(options?: MultiPoseOptions): ResolvedMultiPoseOptions {
+  if (options === undefined) return DEFAULT_MULTI_POSE_OPTIONS;
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidInputError(`options must be an object, got ${describe(options)}`);
+  }
+  const {
+    maxDetections = DEFAULT_MULTI_POSE_OPTIONS.maxDetections,
+    scoreThreshold = DEFAULT_MULTI_POSE_OPTIONS.scoreThreshold,
+    nmsRadius = DEFAULT_MULTI_POSE_OPTIONS.nmsRadius,
+  } = options;
+  if (typeof maxDetections !== "number" || !Number.isInteger(maxDetections) || maxDetections <= 0) {
+    throw new InvalidInputError(
+      `maxDetections must be a positive integer, got ${describe(maxDetections)}`,
+    );
+  }
+  if (typeof scoreThreshold !== "number" || !(scoreThreshold >= 0 && scoreThreshold <= 1)) {
+    throw new InvalidInputError(
+      `scoreThreshold must be a number in [0, 1], got ${describe(scoreThreshold)}`,
+    );
+  }
+  if (typeof nmsRadius !== "number" || !Number.isFinite(nmsRadius) || nmsRadius <= 0) {
+    throw new InvalidInputError(
+      `nmsRadius must be a positive finite number, got ${describe(nmsRadius)}`,
+    );
+  }
+  return { maxDetections, scoreThreshold, nmsRadius };
+}
+
+/**
+ * Finds the root candidates in a score buffer, as PoseNet's `buildPartWithScoreQueue`: a cell's
+ * part score qualifies when it is not below `scoreThreshold` and no score of the same part in the
+ * 3x3 window around it (clipped to the grid) is strictly greater. Equal neighbours therefore all
+ * qualify.
+ *
+ * @param scores Keypoint scores, `[height, width, 17]`.
+ * @param height Heatmap rows.
+ * @param width Heatmap columns.
+ * @param scoreThreshold Least score, in [0, 1].
+ * @returns The candidates in raster order: by row, then column, then part.
+ * @throws {InvalidInputError} When a size, the threshold or the buffer length is invalid.
+ *
+ * @example
+ * ```ts
+ * import { findPartCandidates } from "./multi_pose.ts";
+ *
+ * const scores = new Float32Array(2 * 17).fill(0.1);
+ * scores[17 + 5] = 0.9; // leftShoulder at (0, 1)
+ * console.log(findPartCandidates(scores, 1, 2, 0.5)); // [{ part: 5, y: 0, x: 1, score: 0.8999999761581421 }]
+ * ```
+ */
+export function findPartCandidates(
+  scores: Float32Array,
+  height: number,
+  width: number,
+  scoreThreshold: number,
+): PartCandidate[] {
+  validateScoreBuffer(scores, height, width);
+  resolveMultiPoseOptions({ scoreThreshold });
+  const candidates: PartCandidate[] = [];
+  for (let y = 0; y < height; y++) {
+    const yStart = Math.max(y - LOCAL_MAXIMUM_RADIUS, 0);
+    const yEnd = Math.min(y + LOCAL_MAXIMUM_RADIUS + 1, height);
+    for (let x = 0; x < width; x++) {
+      const xStart = Math.max(x - LOCAL_MAXIMUM_RADIUS, 0);
+      const xEnd = Math.min(x + LOCAL_MAXIMUM_RADIUS + 1, width);
+      for (let part = 0; part < NUM_KEYPOINTS; part++) {
+        const score = scores[(y * width + x) * NUM_KEYPOINTS + part];
+        if (score < scoreThreshold) continue;
+        let isMaximum = true;
+        for (let wy = yStart; wy < yEnd && isMaximum; wy++) {
+          for (let wx = xStart; wx < xEnd; wx++) {
+            if (scores[(wy * width + wx) * NUM_KEYPOINTS + part] > score) {
+              isMaximum = false;
+              break;
+            }
+          }
+        }
+        if (isMaximum) candidates.push({ part, y, x, score });
+      }
+    }
+  }
+  return candidates;
+}
+
+function validateScoreBuffer(scores: Float32Array, height: number, width: number): void {
+  for (const [name, value] of [["height", height], ["width", width]] as const) {
+    if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+      throw new InvalidInputError(`${name} must be a positive integer, got ${describe(value)}`);
+    }
+  }
+  const length = height * width * NUM_KEYPOINTS;
+  if (!(scores instanceof Float32Array)) {
+    throw new InvalidInputError(
+      `scores must be a Float32Array of length ${length}, got ${describe(scores)}`,
+    );
+  }
+  if (scores.length !== length) {
+    throw new InvalidInputError(`scores must have length ${length}, got ${scores.length}`);
+  }
+}
+
+/**
+ * A binary max-heap on candidate scores that reproduces PoseNet's `MaxHeap` step for step, so
+ * candidates with equal scores leave in the same order as in TF.js. Its layout is unusual: the
+ * parent of slot `k` is `floor(k / 2)` and the children of `k` are `2k` and `2k + 1` on a 0-based
+ * array, so slot 0 sits above slot 1 only. Swaps happen only on strict `<`.
+ */
+class CandidateHeap {
+  #items: PartCandidate[] = [];
+  #last = -1;
+
+  get isEmpty(): boolean {
+    return this.#last === -1;
+  }
+
+  push(candidate: PartCandidate): void {
+    this.#items[++this.#last] = candidate;
+    let k = this.#last;
+    while (k > 0 && this.#less(k >> 1, k)) {
+      this.#swap(k, k >> 1);
+      k >>= 1;
+    }
+  }
+
+  pop(): PartCandidate {
+    const top = this.#items[0];
+    this.#swap(0, this.#last--);
+    let k = 0;
+    while (2 * k <= this.#last) {
+      let j = 2 * k;
+      if (j < this.#last && this.#less(j, j + 1)) j++;
+      if (!this.#less(k, j)) break;
+      this.#swap(k, j);
+      k = j;
+    }
+    this.#items.length = this.#last + 1;
+    return top;
+  }
+
+  #less(i: number, j: number): boolean {
+    return this.#items[i].score < this.#items[j].score;
+  }
+
+  #swap(i: number, j: number): void {
+    const t = this.#items[i];
+    this.#items[i] = this.#items[j];
+    this.#items[j] = t;
+  }
+}
+
+function withinNmsRadius(
+  poses: readonly Pose[],
+  squaredNmsRadius: number,
+  point: Vector2D,
+  part: number,
+): boolean {
+  return poses.some(({ keypoints }) => {
+    const other = keypoints[part].position;
+    const dy = other.y - point.y;
+    const dx = other.x - point.x;
+    return dy * dy + dx * dx <= squaredNmsRadius;
+  });
+}
+
+/** The pose-growing walk over one set of scored heads. */
+class TreeWalker {
+  readonly #heads: ScoredHeads;
+
+  constructor(heads: ScoredHeads) {
+    this.#heads = heads;
+  }
+
+  /** Cell centre plus the part's offset there, in float64 as TF.js. */
+  pointAt(part: number, y: number, x: number): Vector2D {
+    const { width, outputStride, offsets } = this.#heads;
+    const base = (y * width + x) * 2 * NUM_KEYPOINTS;
+    return {
+      x: x * outputStride + offsets[base + NUM_KEYPOINTS + part],
+      y: y * outputStride + offsets[base + part],
+    };
+  }
+
+  /** `clamp(Math.round(p / stride), 0, size - 1)` per axis, as `getStridedIndexNearPoint`. */
+  #nearestCell(point: Vector2D): { y: number; x: number } {
+    const { height, width, outputStride } = this.#heads;
+    return {
+      y: clamp(Math.round(point.y / outputStride), 0, height - 1),
+      x: clamp(Math.round(point.x / outputStride), 0, width - 1),
+    };
+  }
+
+  /** Follows edge `edge` from a known keypoint to `target`, as `traverseToTargetKeypoint`. */
+  #traverse(
+    edge: number,
+    source: Vector2D,
+    target: number,
+    displacements: Float32Array,
+  ): Keypoint {
+    const { width, scores } = this.#heads;
+    const from = this.#nearestCell(source);
+    const base = (from.y * width + from.x) * 2 * NUM_EDGES;
+    let point: Vector2D = {
+      x: source.x + displacements[base + NUM_EDGES + edge],
+      y: source.y + displacements[base + edge],
+    };
+    for (let step = 0; step < OFFSET_REFINE_STEPS; step++) {
+      const cell = this.#nearestCell(point);
+      point = this.pointAt(target, cell.y, cell.x);
+    }
+    const last = this.#nearestCell(point);
+    return {
+      part: PART_NAMES[target],
+      score: scores[(last.y * width + last.x) * NUM_KEYPOINTS + target],
+      position: point,
+    };
+  }
+
+  /** Grows all 17 keypoints from a root, as PoseNet's `decodePose`. */
+  grow(root: PartCandidate, rootPosition: Vector2D): Keypoint[] {
+    const found: (Keypoint | undefined)[] = new Array(NUM_KEYPOINTS);
+    found[root.part] = { part: PART_NAMES[root.part], score: root.score, position: rootPosition };
+    // Towards the root of the tree first, with the backward (child → parent) displacements...
+    for (let edge = NUM_EDGES - 1; edge >= 0; edge--) {
+      const [parent, child] = POSE_CHAIN_INDICES[edge];
+      const source = found[child];
+      if (source !== undefined && found[parent] === undefined) {
+        found[parent] = this.#traverse(edge, source.position, parent, this.#heads.displacementBwd);
+      }
+    }
+    // ...then out to the leaves with the forward (parent → child) ones.
+    for (let edge = 0; edge < NUM_EDGES; edge++) {
+      const [parent, child] = POSE_CHAIN_INDICES[edge];
+      const source = found[parent];
+      if (source !== undefined && found[child] === undefined) {
+        found[child] = this.#traverse(edge, source.position, child, this.#heads.displacementFwd);
+      }
+    }
+    return found as Keypoint[];
+  }
+}
+
+function clamp(value: number, min: number, max: number): number {
+  if (value < min) return min;
+  if (value > max) return max;
+  return value;
+}
+
+function validateCandidate(candidate: PartCandidate, index: number, heads: ScoredHeads): void {
+  const name = `candidates[${index}]`;
+  if (typeof candidate !== "object" || candidate === null) {
+    throw new InvalidInputError(`${name} must be an object, got ${describe(candidate)}`);
+  }
+  const { part, y, x, score } = candidate;
+  if (!Number.isInteger(part) || part < 0 || part >= NUM_KEYPOINTS) {
+    throw new InvalidInputError(
+      `${name}.part must be an integer in [0, 16], got ${describe(part)}`,
+    );
+  }
+  if (!Number.isInteger(y) || y < 0 || y >= heads.height) {
+    throw new InvalidInputError(
+      `${name}.y must be an integer in [0, ${heads.height - 1}], got ${describe(y)}`,
+    );
+  }
+  if (!Number.isInteger(x) || x < 0 || x >= heads.width) {
+    throw new InvalidInputError(
+      `${name}.x must be an integer in [0, ${heads.width - 1}], got ${describe(x)}`,
+    );
+  }
+  if (typeof score !== "number") {
+    throw new InvalidInputError(`${name}.score must be a number, got ${describe(score)}`);
+  }
+}
+
+/**
+ * Grows poses from a list of root candidates, exactly as the second half of TF.js PoseNet 2.x
+ * `decodeMultiplePoses`. The walk reads only the candidates, the offsets, the two displacement
+ * heads, and `heads.scores` at the cells it lands on.
+ *
+ * TF.js behaviour mirrored here:
+ * - candidates enter PoseNet's max-heap in raster order (row, column, part) and leave it in that
+ *   heap's order, which decides the order among equal scores. The candidates are sorted into
+ *   raster order first, so the order they arrive in (say, from a GPU pass) does not matter;
+ *   candidates scoring below `scoreThreshold` are dropped;
+ * - a root is skipped when its position (cell centre plus offset) is within `nmsRadius` of the
+ *   same part of an earlier pose: squared distance `<= nmsRadius²`;
+ * - a pose grows over edges 15→0 with the backward displacements, then 0→15 with the forward ones,
+ *   each step reading the displacement at the nearest cell to the source, then twice snapping to
+ *   the nearest cell (`Math.round(p / stride)`, clamped to the grid, so .5 rounds up) and taking
+ *   that cell's centre plus offset; the score is read at the nearest cell to the result;
+ * - a pose's score is the sum of its keypoint scores that are not within `nmsRadius` of the same
+ *   part of an earlier pose, divided by 17;
+ * - poses are returned in the order found, and all arithmetic is float64 on float32 inputs.
+ *
+ * @param candidates Root candidates, e.g. from {@link findPartCandidates} or a GPU pass. Each
+ * must be a local maximum as {@link findPartCandidates} defines it for the result to match TF.js.
+ * @param heads Scored heads (scores, offsets, displacements).
+ * @param options Decoder options; see {@link MultiPoseOptions}.
+ * @param transform Optional mapping back to the original image, applied after decoding.
+ * @returns Up to `maxDetections` poses, in the order found.
+ * @throws {InvalidInputError} When the options, heads, candidates or transform are invalid.
+ *
+ * @example
+ * ```ts
+ * import { decodeMultiplePosesFromCandidates } from "./multi_pose.ts";
+ *
+ * const cells = 9 * 9;
+ * const scores = new Float32Array(cells * 17).fill(0.25);
+ * const poses = decodeMultiplePosesFromCandidates([{ part: 0, y: 4, x: 4, score: 0.75 }], {
+ *   height: 9,
+ *   width: 9,
+ *   outputStride: 16,
+ *   scores,
+ *   offsets: new Float32Array(cells * 34),
+ *   displacementFwd: new Float32Array(cells * 32),
+ *   displacementBwd: new Float32Array(cells * 32),
+ * });
+ * console.log(poses[0].keypoints[0].position); // { x: 64, y: 64 }
+ * ```
+ */
+export function decodeMultiplePosesFromCandidates(
+  candidates: readonly PartCandidate[],
+  heads: ScoredHeads,
+  options?: MultiPoseOptions,
+  transform?: InputTransform,
+): Pose[] {
+  const { maxDetections, scoreThreshold, nmsRadius } = resolveMultiPoseOptions(options);
+  validateScoredHeads(heads);
+  if (!Array.isArray(candidates)) {
+    throw new InvalidInputError(`candidates must be an array, got ${describe(candidates)}`);
+  }
+  const keyed: { key: number; candidate: PartCandidate }[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const candidate = candidates[i];
+    validateCandidate(candidate, i, heads);
+    if (candidate.score < scoreThreshold) continue;
+    const key = (candidate.y * heads.width + candidate.x) * NUM_KEYPOINTS + candidate.part;
+    keyed.push({ key, candidate });
+  }
+  keyed.sort((a, b) => a.key - b.key);
+  const heap = new CandidateHeap();
+  for (const { candidate } of keyed) heap.push(candidate);
+
+  const walker = new TreeWalker(heads);
+  const squaredNmsRadius = nmsRadius * nmsRadius;
+  const poses: Pose[] = [];
+  while (poses.length < maxDetections && !heap.isEmpty) {
+    const root = heap.pop();
+    const rootPosition = walker.pointAt(root.part, root.y, root.x);
+    if (withinNmsRadius(poses, squaredNmsRadius, rootPosition, root.part)) continue;
+    const keypoints = walker.grow(root, rootPosition);
+    let score = 0;
+    for (let part = 0; part < keypoints.length; part++) {
+      const keypoint = keypoints[part];
+      if (!withinNmsRadius(poses, squaredNmsRadius, keypoint.position, part)) {
+        score += keypoint.score;
+      }
+    }
+    poses.push({ score: score / keypoints.length, keypoints });
+  }
+  return transform === undefined
+    ? poses
+    : poses.map((pose) => applyInputTransform(pose, transform));
+}
+
+/**
+ * Decodes up to `maxDetections` poses from the network outputs, exactly as TF.js PoseNet 2.x
+ * `decodeMultiplePoses` (CPU backend, scores from `sigmoid`) followed by `scaleAndFlipPoses` when
+ * a transform is given. Candidates are found on the CPU with {@link findPartCandidates} and grown
+ * with {@link decodeMultiplePosesFromCandidates}.
+ *
+ * @param heads The raw network outputs.
+ * @param options Decoder options; defaults `{ maxDetections: 5, scoreThreshold: 0.5, nmsRadius: 20 }`.
+ * @param transform Optional mapping back to the original image, applied after decoding.
+ * @returns Up to `maxDetections` poses, in the order found (best root score first, ties in
+ * PoseNet's heap order); empty when no score reaches the threshold.
+ * @throws {InvalidInputError} When the options, heads or transform are invalid.
+ *
+ * @example
+ * ```ts
+ * import { decodeMultiplePoses } from "./multi_pose.ts";
+ *
+ * const cells = 9 * 9;
+ * const poses = decodeMultiplePoses(
+ *   {
+ *     height: 9,
+ *     width: 9,
+ *     outputStride: 16,
+ *     heatmap: new Float32Array(cells * 17).fill(-1),
+ *     offsets: new Float32Array(cells * 34),
+ *     displacementFwd: new Float32Array(cells * 32),
+ *     displacementBwd: new Float32Array(cells * 32),
+ *   },
+ *   { scoreThreshold: 0.5 },
+ * );
+ * console.log(poses.length); // 0
+ * ```
+ */
+export function decodeMultiplePoses(
+  heads: PoseNetHeads,
+  options?: MultiPoseOptions,
+  transform?: InputTransform,
+): Pose[] {
+  const { scoreThreshold } = resolveMultiPoseOptions(options);
+  const scored = toScoredHeads(heads);
+  const candidates = findPartCandidates(scored.scores, scored.height, scored.width, scoreThreshold);
+  return decodeMultiplePosesFromCandidates(candidates, scored, options, transform);
+}
