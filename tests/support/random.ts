@@ -48,7 +48,7 @@ export function runSeed(suite: string): number {
  * @param hi Upper bound (default 1).
  * @returns The values.
  */
-export function uniform(rng: Rng, length: number, lo = -1, hi = 1): Float32Array {
+export function uniform(rng: Rng, length: number, lo = -1, hi = 1): Float32Array<ArrayBuffer> {
   const out = new Float32Array(length);
   for (let i = 0; i < length; i++) out[i] = lo + (hi - lo) * rng();
   return out;

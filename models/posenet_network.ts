@@ -1,0 +1,386 @@
+/**
+ * PoseNet's MobileNetV1 as a chain of GPU kernels for one input size and output stride: the first
+ * 3x3 conv, 13 depthwise/pointwise blocks with the stride and dilation schedule of the output-stride
+ * rule, and the four 1x1 heads fused into one pointwise GEMM.
+ *
+ * @module
+ */
+
+import { InvalidInputError } from "../errors.ts";
+import type { GpuKernel } from "../kernels/compute_kernel.ts";
+import { createConv2dKernel } from "../kernels/conv2d.ts";
+import { createDepthwiseConvKernel } from "../kernels/depthwise_conv.ts";
+import type { GpuContext } from "../kernels/gpu_context.ts";
+import { packChannels, packedByteLength } from "../kernels/layout.ts";
+import type { PoseNetHeads } from "../decode/heads.ts";
+import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
+import {
+  type OutputStride,
+  resolveLayerSchedule,
+  validateInputResolution,
+} from "./architecture.ts";
+import type { ConvLayerWeights, PoseNetWeights } from "./posenet_weights.ts";
+
+/**
+ * Where each head sits in the fused heads tensor. Each head is padded to a multiple of 4 channels
+ * so it starts on a `vec4` boundary: heatmap 17 → 20, offsets 34 → 36, displacements 32 each.
+ */
+export const HEAD_LAYOUT: {
+  readonly heatmap: number;
+  readonly offsets: number;
+  readonly displacementFwd: number;
+  readonly displacementBwd: number;
+  readonly channels: number;
+} = Object.freeze({
+  heatmap: 0,
+  offsets: 20,
+  displacementFwd: 56,
+  displacementBwd: 88,
+  channels: 120,
+});
+
+/** Input size and output stride of a network instance. */
+export interface NetworkConfig {
+  /** Input rows R_h, with (R_h − 1) % outputStride === 0. */
+  readonly inputHeight: number;
+  /** Input columns R_w, with (R_w − 1) % outputStride === 0. */
+  readonly inputWidth: number;
+  /** 8, 16 or 32. */
+  readonly outputStride: OutputStride;
+}
+
+/** The GPU buffers one frame runs through; make one set per frame in flight. */
+export interface NetworkBuffers {
+  /** Network input, NHWC4 (r, g, b, 0). */
+  readonly input: GPUBuffer;
+  /** Fused heads output, NHWC4 with {@linkcode HEAD_LAYOUT.channels} channels. */
+  readonly heads: GPUBuffer;
+  /** Frees the buffers. */
+  destroy(): void;
+}
+
+/** A built network. */
+export interface PoseNetNetwork {
+  /** Input rows. */
+  readonly inputHeight: number;
+  /** Input columns. */
+  readonly inputWidth: number;
+  /** Heatmap rows, (R_h − 1) / stride + 1. */
+  readonly heatmapHeight: number;
+  /** Heatmap columns. */
+  readonly heatmapWidth: number;
+  /** Output stride. */
+  readonly outputStride: OutputStride;
+  /** The kernels in execution order: conv0, 13 × (depthwise, pointwise), fused heads. */
+  readonly layers: readonly GpuKernel[];
+  /** Bytes of the fused heads buffer. */
+  readonly headsBytes: number;
+  /** Allocates a set of buffers (input, two activations, heads) for one frame in flight. */
+  createBuffers(): NetworkBuffers;
+  /**
+   * Records every layer's dispatch, from `buffers.input` to `buffers.heads`.
+   *
+   * @param pass An open compute pass.
+   * @param buffers Buffers from {@linkcode PoseNetNetwork.createBuffers}.
+   */
+  encode(pass: GPUComputePassEncoder, buffers: NetworkBuffers): void;
+  /** Frees the weights and kernels. Buffers made by `createBuffers` are freed by their owner. */
+  dispose(): void;
+}
+
+/**
+ * Builds the network on the GPU for one input size and output stride.
+ *
+ * @param gpu The device context.
+ * @param weights Loaded weights.
+ * @param config Input size and output stride.
+ * @returns The network.
+ * @throws {InvalidInputError} On an invalid resolution or stride, or a size the device cannot hold.
+ *
+ * @example
+ * ```ts ignore
+ * const network = await createPoseNetNetwork(gpu, weights, { inputHeight: 257, inputWidth: 257, outputStride: 16 });
+ * ```
+ */
+export async function createPoseNetNetwork(
+  gpu: GpuContext,
+  weights: PoseNetWeights,
+  config: NetworkConfig,
+): Promise<PoseNetNetwork> {
+  const resolution = validateInputResolution(
+    { height: config.inputHeight, width: config.inputWidth },
+    config.outputStride,
+  );
+  const convLayers = [weights.conv0, ...weights.blocks.map((b) => b.depthwise)];
+  const schedule = resolveLayerSchedule(
+    convLayers.map((l) => l.stride),
+    config.outputStride,
+    convLayers.map((l) => l.dilation),
+  );
+  const layers: GpuKernel[] = [];
+  try {
+    let [h, w] = [resolution.height, resolution.width];
+    const conv0 = weights.conv0;
+    layers.push(
+      await createConv2dKernel(
+        gpu,
+        {
+          height: h,
+          width: w,
+          inChannels: conv0.inChannels,
+          outChannels: conv0.outChannels,
+          kernelHeight: conv0.kernelHeight,
+          kernelWidth: conv0.kernelWidth,
+          stride: schedule[0].stride,
+          dilation: schedule[0].dilation,
+          relu6: conv0.relu6,
+        },
+        conv0.filter,
+        conv0.bias,
+      ),
+    );
+    [h, w] = layers[0].outputShape;
+    for (const [i, block] of weights.blocks.entries()) {
+      const dw = block.depthwise;
+      const depthwise = await createDepthwiseConvKernel(
+        gpu,
+        {
+          height: h,
+          width: w,
+          channels: dw.inChannels,
+          kernelHeight: dw.kernelHeight,
+          kernelWidth: dw.kernelWidth,
+          stride: schedule[i + 1].stride,
+          dilation: schedule[i + 1].dilation,
+          relu6: dw.relu6,
+        },
+        dw.filter,
+        dw.bias,
+      );
+      layers.push(depthwise);
+      [h, w] = depthwise.outputShape;
+      const pw = block.pointwise;
+      layers.push(
+        await createPointwiseConvKernel(
+          gpu,
+          {
+            height: h,
+            width: w,
+            inChannels: pw.inChannels,
+            outChannels: pw.outChannels,
+            relu6: pw.relu6,
+          },
+          pw.filter,
+          pw.bias,
+        ),
+      );
+    }
+    if (h !== resolution.heatmapHeight || w !== resolution.heatmapWidth) {
+      throw new InvalidInputError(
+        `network output is ${h}x${w}, expected the ${resolution.heatmapHeight}x` +
+          `${resolution.heatmapWidth} heatmap of stride ${config.outputStride}`,
+      );
+    }
+    const heads = fuseHeads(weights);
+    layers.push(
+      await createPointwiseConvKernel(
+        gpu,
+        {
+          height: h,
+          width: w,
+          inChannels: heads.inChannels,
+          outChannels: HEAD_LAYOUT.channels,
+          relu6: false,
+        },
+        heads.filter,
+        heads.bias,
+      ),
+    );
+  } catch (error) {
+    for (const layer of layers) layer.dispose();
+    throw error;
+  }
+  const scratchBytes = Math.max(
+    ...layers.slice(0, -1).map((l) =>
+      packedByteLength(l.outputShape[0], l.outputShape[1], l.outputShape[2])
+    ),
+  );
+  const inputBytes = packedByteLength(resolution.height, resolution.width, 3);
+  const headsBytes = packedByteLength(
+    resolution.heatmapHeight,
+    resolution.heatmapWidth,
+    HEAD_LAYOUT.channels,
+  );
+  const bindGroups = new WeakMap<NetworkBuffers, GPUBindGroup[]>();
+  const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  return {
+    inputHeight: resolution.height,
+    inputWidth: resolution.width,
+    heatmapHeight: resolution.heatmapHeight,
+    heatmapWidth: resolution.heatmapWidth,
+    outputStride: config.outputStride,
+    layers,
+    headsBytes,
+    createBuffers(): NetworkBuffers {
+      const make = (label: string, size: number) =>
+        gpu.device.createBuffer({ label, size, usage: storage });
+      const input = make("posenet input", inputBytes);
+      const ping = make("posenet activations A", scratchBytes);
+      const pong = make("posenet activations B", scratchBytes);
+      const headsBuffer = make("posenet heads", headsBytes);
+      const buffers: NetworkBuffers = {
+        input,
+        heads: headsBuffer,
+        destroy() {
+          for (const b of [input, ping, pong, headsBuffer]) b.destroy();
+        },
+      };
+      // conv0: input → A, then alternate A/B, the heads read the last activation.
+      const sources = [input, ...layers.slice(1).map((_, i) => (i % 2 === 0 ? ping : pong))];
+      const targets = layers.map((
+        _,
+        i,
+      ) => (i === layers.length - 1 ? headsBuffer : i % 2 === 0 ? ping : pong));
+      bindGroups.set(buffers, layers.map((layer, i) => layer.bind(sources[i], targets[i])));
+      return buffers;
+    },
+    encode(pass: GPUComputePassEncoder, buffers: NetworkBuffers): void {
+      const groups = bindGroups.get(buffers);
+      if (!groups) throw new Error("buffers were not made by this network's createBuffers()");
+      layers.forEach((layer, i) => layer.dispatch(pass, groups[i]));
+    },
+    dispose(): void {
+      for (const layer of layers) layer.dispose();
+    },
+  };
+}
+
+/** The four heads as one `[1, 1, cin, 120]` filter, each head on a `vec4` boundary. */
+function fuseHeads(
+  weights: PoseNetWeights,
+): { inChannels: number; filter: Float32Array; bias: Float32Array } {
+  const { heatmap, offsets, displacementFwd, displacementBwd } = weights.heads;
+  const cin = heatmap.inChannels;
+  const filter = new Float32Array(cin * HEAD_LAYOUT.channels);
+  const bias = new Float32Array(HEAD_LAYOUT.channels);
+  const place = (head: ConvLayerWeights, first: number) => {
+    for (let k = 0; k < cin; k++) {
+      filter.set(
+        head.filter.subarray(k * head.outChannels, (k + 1) * head.outChannels),
+        k * HEAD_LAYOUT.channels + first,
+      );
+    }
+    bias.set(head.bias, first);
+  };
+  place(heatmap, HEAD_LAYOUT.heatmap);
+  place(offsets, HEAD_LAYOUT.offsets);
+  place(displacementFwd, HEAD_LAYOUT.displacementFwd);
+  place(displacementBwd, HEAD_LAYOUT.displacementBwd);
+  return { inChannels: cin, filter, bias };
+}
+
+/**
+ * Splits the fused heads tensor (NHWC4, {@linkcode HEAD_LAYOUT}) into PoseNet's four heads.
+ *
+ * @param fused Fused heads, `height · width · HEAD_LAYOUT.channels` floats.
+ * @param height Heatmap rows.
+ * @param width Heatmap columns.
+ * @param outputStride Output stride.
+ * @returns The four heads in NHWC.
+ *
+ * @example
+ * ```ts
+ * import { HEAD_LAYOUT, splitHeads } from "./posenet_network.ts";
+ * const heads = splitHeads(new Float32Array(2 * 2 * HEAD_LAYOUT.channels), 2, 2, 16);
+ * console.log(heads.offsets.length); // 136
+ * ```
+ */
+export function splitHeads(
+  fused: Float32Array,
+  height: number,
+  width: number,
+  outputStride: number,
+): PoseNetHeads {
+  const cells = height * width;
+  const take = (first: number, channels: number) => {
+    const out = new Float32Array(cells * channels);
+    for (let c = 0; c < cells; c++) {
+      out.set(
+        fused.subarray(
+          c * HEAD_LAYOUT.channels + first,
+          c * HEAD_LAYOUT.channels + first + channels,
+        ),
+        c * channels,
+      );
+    }
+    return out;
+  };
+  return {
+    height,
+    width,
+    outputStride,
+    heatmap: take(HEAD_LAYOUT.heatmap, 17),
+    offsets: take(HEAD_LAYOUT.offsets, 34),
+    displacementFwd: take(HEAD_LAYOUT.displacementFwd, 32),
+    displacementBwd: take(HEAD_LAYOUT.displacementBwd, 32),
+  };
+}
+
+/**
+ * Runs the network once on a host input (already preprocessed, NHWC `[R_h, R_w, 3]`) and reads
+ * all four heads back. The heads buffer is filled with NaN first, so anything left unwritten shows.
+ *
+ * @param gpu The device context the network was built on.
+ * @param network The network.
+ * @param input `R_h · R_w · 3` floats.
+ * @returns The four heads.
+ *
+ * @example
+ * ```ts ignore
+ * const heads = await runNetworkOnce(gpu, network, input);
+ * ```
+ */
+export async function runNetworkOnce(
+  gpu: GpuContext,
+  network: PoseNetNetwork,
+  input: Float32Array,
+): Promise<PoseNetHeads> {
+  const { inputHeight, inputWidth, heatmapHeight, heatmapWidth } = network;
+  if (input.length !== inputHeight * inputWidth * 3) {
+    throw new InvalidInputError(
+      `network input has ${input.length} values, expected ${inputHeight}x${inputWidth}x3`,
+    );
+  }
+  gpu.assertAlive();
+  const buffers = network.createBuffers();
+  const readback = gpu.device.createBuffer({
+    label: "heads readback",
+    size: network.headsBytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    gpu.device.queue.writeBuffer(
+      buffers.input,
+      0,
+      packChannels(input, inputHeight * inputWidth, 3),
+    );
+    gpu.device.queue.writeBuffer(
+      buffers.heads,
+      0,
+      new Float32Array(network.headsBytes / 4).fill(NaN),
+    );
+    const encoder = gpu.device.createCommandEncoder({ label: "posenet network" });
+    const pass = encoder.beginComputePass();
+    network.encode(pass, buffers);
+    pass.end();
+    encoder.copyBufferToBuffer(buffers.heads, 0, readback, 0, network.headsBytes);
+    gpu.device.queue.submit([encoder.finish()]);
+    await gpu.guard(readback.mapAsync(GPUMapMode.READ));
+    const fused = new Float32Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    return splitHeads(fused, heatmapHeight, heatmapWidth, network.outputStride);
+  } finally {
+    buffers.destroy();
+    readback.destroy();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * WGSL generator for the fused single-pose decode: sigmoid, per-part argmax, offset and the map
+ * back to image pixels in one dispatch, so only 17 × (score, y, x) leave the GPU.
+ *
+ * @module
+ */
+
+/** Shape constants baked into a single-pose decode shader. */
+export interface DecodeSinglePoseShaderParams {
+  /** Heatmap rows. */
+  readonly height: number;
+  /** Heatmap columns. */
+  readonly width: number;
+  /** Floats per heatmap cell in the heads buffer (all heads, each padded to a multiple of 4). */
+  readonly cellStride: number;
+  /** Channel of part 0's heatmap logit within a cell. */
+  readonly heatmapChannel: number;
+  /** Channel of part 0's y offset within a cell (x offsets follow 17 channels later). */
+  readonly offsetChannel: number;
+  /** Network output stride. */
+  readonly outputStride: number;
+  /** Number of parts (17). */
+  readonly parts: number;
+}
+
+/** Bytes of the per-frame uniform block ({@linkcode decodeUniforms}). */
+export const DECODE_UNIFORM_BYTES = 32;
+
+/** Floats written per part: score, y, x, and the winning cell index. */
+export const DECODE_FLOATS_PER_PART = 4;
+
+/** How network-input coordinates map to image pixels for one frame. */
+export interface DecodeFrame {
+  /** Image pixels per network-input pixel, y. */
+  readonly scaleY: number;
+  /** Image pixels per network-input pixel, x. */
+  readonly scaleX: number;
+  /** Padding rows above the image. */
+  readonly padTop: number;
+  /** Padding columns left of the image. */
+  readonly padLeft: number;
+  /** Image columns (for the mirror). */
+  readonly imageWidth: number;
+  /** Mirror x as `imageWidth − 1 − x`. */
+  readonly flipHorizontal: boolean;
+}
+
+/**
+ * Packs a frame's transform into the shader's uniform block.
+ *
+ * @param frame The transform.
+ * @returns The uniform bytes.
+ *
+ * @example
+ * ```ts
+ * import { decodeUniforms } from "./decode_single_pose.ts";
+ * decodeUniforms({ scaleY: 2.5, scaleX: 2.5, padTop: 80, padLeft: 0, imageWidth: 640, flipHorizontal: false });
+ * ```
+ */
+export function decodeUniforms(frame: DecodeFrame): ArrayBuffer {
+  const buffer = new ArrayBuffer(DECODE_UNIFORM_BYTES);
+  const f = new Float32Array(buffer);
+  const u = new Uint32Array(buffer);
+  f[0] = frame.scaleY;
+  f[1] = frame.scaleX;
+  f[2] = frame.padTop;
+  f[3] = frame.padLeft;
+  f[4] = frame.imageWidth;
+  u[5] = frame.flipHorizontal ? 1 : 0;
+  return buffer;
+}
+
+/**
+ * Generates the single-pose decode shader for one heatmap size and head layout.
+ *
+ * @param p Shape and layout constants.
+ * @returns WGSL source.
+ *
+ * @example
+ * ```ts
+ * import { decodeSinglePoseShader } from "./decode_single_pose.ts";
+ * const wgsl = decodeSinglePoseShader({ height: 17, width: 17, cellStride: 120, heatmapChannel: 0, offsetChannel: 20, outputStride: 16, parts: 17 });
+ * ```
+ */
+export function decodeSinglePoseShader(p: DecodeSinglePoseShaderParams): string {
+  return `// Fused single-pose decode (TF.js PoseNet decodeSinglePose + scaleAndFlipPoses), one dispatch:
+//   score_k = max over cells of sigmoid(heatmap[cell][k]), ties to the lowest cell index y·W + x;
+//   position_k = (cellY·STRIDE + offsetY, cellX·STRIDE + offsetX), offsetY in channel k and offsetX
+//   in channel k + PARTS of the offsets head; then to image pixels: y·scaleY − padTop,
+//   x·scaleX − padLeft, and x' = imageWidth − 1 − x when mirrored.
+// The argmax compares the f32 sigmoid, not the logit, because TF.js does: logits that differ can
+// round to the same score, and then the first cell wins.
+// Layout: heads buffer as f32, CELL_STRIDE floats per cell (all four heads side by side); output
+// PARTS × (score, y, x, cell). Workgroup: one per part, 64 invocations striding over the cells,
+// then a tree reduction in workgroup memory.
+const CELLS: u32 = ${p.height * p.width}u;
+const W: u32 = ${p.width}u;
+const CELL_STRIDE: u32 = ${p.cellStride}u;
+const HEATMAP: u32 = ${p.heatmapChannel}u;
+const OFFSETS: u32 = ${p.offsetChannel}u;
+const PARTS: u32 = ${p.parts}u;
+const STRIDE: f32 = ${p.outputStride}.0;
+
+struct Frame {
+  scaleY: f32,
+  scaleX: f32,
+  padTop: f32,
+  padLeft: f32,
+  imageWidth: f32,
+  flip: u32,
+}
+
+@group(0) @binding(0) var<storage, read> heads: array<f32>;
+@group(0) @binding(1) var<uniform> frame: Frame;
+@group(0) @binding(2) var<storage, read_write> keypoints: array<vec4<f32>>;
+
+var<workgroup> bestScore: array<f32, 64>;
+var<workgroup> bestCell: array<u32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let part = group.x;
+  var score = -1.0;
+  var cell = 0u;
+  for (var i = lane; i < CELLS; i += 64u) {
+    let s = 1.0 / (1.0 + exp(-heads[i * CELL_STRIDE + HEATMAP + part]));
+    if (s > score) {
+      score = s;
+      cell = i;
+    }
+  }
+  bestScore[lane] = score;
+  bestCell[lane] = cell;
+  workgroupBarrier();
+  for (var half = 32u; half > 0u; half >>= 1u) {
+    if (lane < half) {
+      let s = bestScore[lane + half];
+      let c = bestCell[lane + half];
+      if (s > bestScore[lane] || (s == bestScore[lane] && c < bestCell[lane])) {
+        bestScore[lane] = s;
+        bestCell[lane] = c;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u) {
+    let best = bestCell[0];
+    let base = best * CELL_STRIDE + OFFSETS + part;
+    let y = f32(best / W) * STRIDE + heads[base];
+    let x = f32(best % W) * STRIDE + heads[base + PARTS];
+    var imageX = x * frame.scaleX - frame.padLeft;
+    if (frame.flip != 0u) {
+      imageX = frame.imageWidth - 1.0 - imageX;
+    }
+    keypoints[part] = vec4<f32>(bestScore[0], y * frame.scaleY - frame.padTop, imageX, f32(best));
+  }
+}
+`;
+}
