@@ -18,6 +18,23 @@ const FLOAT = 1;
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
 
+/**
+ * TF "SAME" pads of one axis, written out here from TensorFlow's definition so the reference does
+ * not share the kernels' padding code (`kernels/same_padding.ts`): out = ceil(in / s),
+ * total = max((out − 1)·s + (k − 1)·d + 1 − in, 0), and the odd pixel goes after.
+ *
+ * @param size Input size along the axis.
+ * @param k Kernel size.
+ * @param s Stride.
+ * @param d Dilation.
+ * @returns `[before, after]`.
+ */
+export function tfSamePads(size: number, k: number, s: number, d: number): [number, number] {
+  const out = Math.ceil(size / s);
+  const total = Math.max((out - 1) * s + (k - 1) * d + 1 - size, 0);
+  return [total >> 1, total - (total >> 1)];
+}
+
 /** Options of one convolution node. */
 export interface OnnxConvOptions {
   /** Stride, both axes. */

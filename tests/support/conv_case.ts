@@ -9,7 +9,7 @@ import { conv2d } from "../../kernels/conv2d.ts";
 import { depthwiseConv } from "../../kernels/depthwise_conv.ts";
 import { pointwiseConv } from "../../kernels/pointwise_conv.ts";
 import type { GpuContext } from "../../kernels/gpu_context.ts";
-import { OnnxGraphBuilder } from "../../reference/onnx_graph.ts";
+import { OnnxGraphBuilder, tfSamePads } from "../../reference/onnx_graph.ts";
 import { runOrtOnce } from "../../reference/ort_session.ts";
 import { assertClose, type Difference } from "./compare.ts";
 import { type Rng, uniform } from "./random.ts";
@@ -102,17 +102,6 @@ export async function checkConvCase(gpu: GpuContext, rng: Rng, c: ConvCase): Pro
     throw new Error(`${caseName(c)}: shape ${ours.shape} but ORT gives ${reference.shape}`);
   }
   return assertClose(caseName(c), ours.data, reference.data, KERNEL_TOLERANCE);
-}
-
-/**
- * TF "SAME" pads of one axis, written out here from TensorFlow's definition so the reference does
- * not share the kernels' padding code: out = ceil(in / s), total = max((out − 1)·s + (k − 1)·d + 1 − in, 0),
- * and the odd pixel goes after.
- */
-function tfSamePads(size: number, k: number, s: number, d: number): [number, number] {
-  const out = Math.ceil(size / s);
-  const total = Math.max((out - 1) * s + (k - 1) * d + 1 - size, 0);
-  return [total >> 1, total - (total >> 1)];
 }
 
 /**
