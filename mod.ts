@@ -48,3 +48,4 @@ export * from "./kernels/depthwise_conv.ts";
 export * from "./kernels/pointwise_conv.ts";
 export * from "./kernels/same_padding.ts";
 export { channelSlots, packChannels, packedByteLength, unpackChannels } from "./kernels/layout.ts";
+export * from "./kernels/kernel_variants.ts";

@@ -12,6 +12,7 @@ import type { GpuContext } from "./gpu_context.ts";
 import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
 import { channelSlots } from "./layout.ts";
 import { runKernelOnce } from "./run_kernel.ts";
+import { variantTiling } from "./kernel_variants.ts";
 import { samePadding } from "./same_padding.ts";
 
 /** Shape and options of a conv2d layer. */
@@ -126,6 +127,8 @@ export interface Conv2dOptions {
   readonly relu6?: boolean;
   /** Device to run on (default: the shared one). */
   readonly context?: GpuContext;
+  /** Kernel variant from `KERNEL_VARIANTS.conv2d` (default `tiled`). */
+  readonly variant?: string;
 }
 
 /**
@@ -176,6 +179,7 @@ export async function conv2d(
       stride: options.stride,
       dilation: options.dilation,
       relu6: Boolean(options.relu6),
+      ...variantTiling("conv2d", { conv2d: options.variant }),
     },
     filter.data,
     bias,

@@ -11,6 +11,7 @@ import type { GpuContext } from "./gpu_context.ts";
 import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
 import { channelSlots } from "./layout.ts";
 import { runKernelOnce } from "./run_kernel.ts";
+import { variantTiling } from "./kernel_variants.ts";
 import { samePadding } from "./same_padding.ts";
 
 /** Shape and options of a depthwise conv layer. */
@@ -113,6 +114,8 @@ export interface DepthwiseConvOptions {
   readonly relu6?: boolean;
   /** Device to run on (default: the shared one). */
   readonly context?: GpuContext;
+  /** Kernel variant from `KERNEL_VARIANTS.depthwise` (default `tiled`). */
+  readonly variant?: string;
 }
 
 /**
@@ -166,6 +169,7 @@ export async function depthwiseConv(
       stride: options.stride,
       dilation: options.dilation,
       relu6: Boolean(options.relu6),
+      ...variantTiling("depthwise", { depthwise: options.variant }),
     },
     filter.data,
     bias,

@@ -11,6 +11,7 @@ import type { GpuContext } from "./gpu_context.ts";
 import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
 import { channelSlots } from "./layout.ts";
 import { runKernelOnce } from "./run_kernel.ts";
+import { variantTiling } from "./kernel_variants.ts";
 
 /** Shape and options of a pointwise conv layer. */
 export interface PointwiseConvSpec {
@@ -24,9 +25,9 @@ export interface PointwiseConvSpec {
   readonly outChannels: number;
   /** Clamp outputs to [0, 6]. */
   readonly relu6: boolean;
-  /** Pixels per invocation (default 4). */
+  /** Pixels per invocation (default 8). */
   readonly tilePixels?: number;
-  /** Output `vec4` slots per invocation (default 2, fewer when the layer has fewer). */
+  /** Output `vec4` slots per invocation (default 4, fewer when the layer has fewer). */
   readonly tileSlots?: number;
 }
 
@@ -64,8 +65,8 @@ export async function createPointwiseConvKernel(
     inSlots,
     outSlots,
     relu6: Boolean(spec.relu6),
-    tilePixels: checkInteger("tilePixels", spec.tilePixels ?? 4, 1, 8),
-    tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 2, 1, 8), outSlots),
+    tilePixels: checkInteger("tilePixels", spec.tilePixels ?? 8, 1, 16),
+    tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 4, 1, 8), outSlots),
   };
   // Rows for padded input channels stay zero, so they add nothing.
   const packedFilter = new Float32Array(inSlots * 4 * outSlots * 4);
@@ -89,6 +90,8 @@ export interface PointwiseConvOptions {
   readonly relu6?: boolean;
   /** Device to run on (default: the shared one). */
   readonly context?: GpuContext;
+  /** Kernel variant from `KERNEL_VARIANTS.pointwise` (default `tiled`). */
+  readonly variant?: string;
 }
 
 /**
@@ -123,7 +126,14 @@ export async function pointwiseConv(
   const gpu = options.context ?? await defaultGpuContext();
   const kernel = await createPointwiseConvKernel(
     gpu,
-    { height, width, inChannels: cin, outChannels: cout, relu6: Boolean(options.relu6) },
+    {
+      height,
+      width,
+      inChannels: cin,
+      outChannels: cout,
+      relu6: Boolean(options.relu6),
+      ...variantTiling("pointwise", { pointwise: options.variant }),
+    },
     filter.data,
     bias,
   );

@@ -20,6 +20,7 @@ import {
   validateInputResolution,
 } from "./architecture.ts";
 import type { ConvLayerWeights, PoseNetWeights } from "./posenet_weights.ts";
+import { type KernelVariantChoice, variantTiling } from "../kernels/kernel_variants.ts";
 
 /**
  * Where each head sits in the fused heads tensor. Each head is padded to a multiple of 4 channels
@@ -47,6 +48,8 @@ export interface NetworkConfig {
   readonly inputWidth: number;
   /** 8, 16 or 32. */
   readonly outputStride: OutputStride;
+  /** Kernel variant per family (default `tiled` everywhere). */
+  readonly variants?: KernelVariantChoice;
 }
 
 /** The GPU buffers one frame runs through; make one set per frame in flight. */
@@ -118,6 +121,9 @@ export async function createPoseNetNetwork(
     convLayers.map((l) => l.dilation),
   );
   const layers: GpuKernel[] = [];
+  const conv2dTiling = variantTiling("conv2d", config.variants);
+  const depthwiseTiling = variantTiling("depthwise", config.variants);
+  const pointwiseTiling = variantTiling("pointwise", config.variants);
   try {
     let [h, w] = [resolution.height, resolution.width];
     const conv0 = weights.conv0;
@@ -134,6 +140,7 @@ export async function createPoseNetNetwork(
           stride: schedule[0].stride,
           dilation: schedule[0].dilation,
           relu6: conv0.relu6,
+          ...conv2dTiling,
         },
         conv0.filter,
         conv0.bias,
@@ -153,6 +160,7 @@ export async function createPoseNetNetwork(
           stride: schedule[i + 1].stride,
           dilation: schedule[i + 1].dilation,
           relu6: dw.relu6,
+          ...depthwiseTiling,
         },
         dw.filter,
         dw.bias,
@@ -169,6 +177,7 @@ export async function createPoseNetNetwork(
             inChannels: pw.inChannels,
             outChannels: pw.outChannels,
             relu6: pw.relu6,
+            ...pointwiseTiling,
           },
           pw.filter,
           pw.bias,
@@ -191,6 +200,7 @@ export async function createPoseNetNetwork(
           inChannels: heads.inChannels,
           outChannels: HEAD_LAYOUT.channels,
           relu6: false,
+          ...pointwiseTiling,
         },
         heads.filter,
         heads.bias,

@@ -90,7 +90,9 @@ export function conv2dShader(p: Conv2dShaderParams): string {
 // input vec4 it loads ${TX} input vec4 and ${4 * TN} weight vec4 for ${
     4 * TX * TN
   } vec4 FMAs. Padding reads
-// clamp in bounds and select zero. Workgroup: 64 invocations, output-slot tile fastest.
+// clamp in bounds and select zero. Workgroup: 64 invocations, output-slot tile fastest. The 4
+// products of an input vec4 are summed before they reach the accumulator, and the bias is added
+// last (see pointwise_conv.ts).
 const IN_H: i32 = ${p.inHeight};
 const IN_W: i32 = ${p.inWidth};
 const IN_SLOTS: u32 = ${p.inSlots}u;
@@ -110,7 +112,7 @@ ${entryPoint(conv2dInvocations(p))}
   let ox0 = (rest % X_TILES) * ${TX}u;
   let oy = rest / X_TILES;
 ${unroll(TN, (n) => `  let col${n} = min(n0 + ${n}u, OUT_SLOTS - 1u);`)}
-${tiles((j, n) => `  var acc${j}_${n} = bias[col${n}];`)}
+${tiles((j, n) => `  var acc${j}_${n} = vec4<f32>(0.0);`)}
   for (var ky = 0; ky < ${p.kernelHeight}; ky++) {
     let y = i32(oy) * ${p.stride} - ${p.padTop} + ky * ${p.dilation};
     let rowOk = y >= 0 && y < IN_H;
@@ -134,8 +136,8 @@ ${
   }
 ${
     tiles((j, n) =>
-      `        acc${j}_${n} = fma(vec4<f32>(a${j}.w), w${n}_3, fma(vec4<f32>(a${j}.z), w${n}_2, ` +
-      `fma(vec4<f32>(a${j}.y), w${n}_1, fma(vec4<f32>(a${j}.x), w${n}_0, acc${j}_${n}))));`
+      `        acc${j}_${n} += fma(vec4<f32>(a${j}.w), w${n}_3, fma(vec4<f32>(a${j}.z), w${n}_2, ` +
+      `fma(vec4<f32>(a${j}.y), w${n}_1, vec4<f32>(a${j}.x) * w${n}_0)));`
     )
   }
       }
@@ -145,7 +147,7 @@ ${
     tiles((j, n) =>
       `  if (ox0 + ${j}u < OUT_W && n0 + ${n}u < OUT_SLOTS) { ` +
       `output[(oy * OUT_W + ox0 + ${j}u) * OUT_SLOTS + n0 + ${n}u] = ${
-        activation(`acc${j}_${n}`, p.relu6)
+        activation(`acc${j}_${n} + bias[col${n}]`, p.relu6)
       }; }`
     )
   }

@@ -157,7 +157,8 @@ ${fmas}
 // invocation would load ${
     T * p.kernelWidth
   }. The tap set is worked out when the shader is generated. Padding reads clamp
-// in bounds and select zero. Workgroup: 64 invocations; channel slot varies fastest, so
+// in bounds and select zero; the bias is added after the taps. Workgroup: 64 invocations; channel
+// slot varies fastest, so
 // neighbouring invocations read neighbouring vec4s of the same pixel.
 const IN_H: i32 = ${p.inHeight};
 const IN_W: i32 = ${p.inWidth};
@@ -183,14 +184,14 @@ ${entryPoint(depthwiseConvInvocations(p))}
   let y0 = i32(oy) * ${p.stride} - ${p.padTop};
 ${unroll(taps, (t) => `  let k${t} = weights[${t}u * SLOTS + c];`)}
   let b = bias[c];
-${unroll(T, (j) => `  var acc${j} = b;`)}
+${unroll(T, (j) => `  var acc${j} = vec4<f32>(0.0);`)}
 ${rows}
 ${
     unroll(T, (j) =>
       `  if (ox0 + ${j * step}u < OUT_W) { output[(oy * OUT_W + ox0 + ${
         j * step
       }u) * SLOTS + c] = ` +
-      `${activation(`acc${j}`, p.relu6)}; }`)
+      `${activation(`acc${j} + b`, p.relu6)}; }`)
   }
 }
 `;

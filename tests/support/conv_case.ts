@@ -65,9 +65,15 @@ export function caseName(c: ConvCase): string {
  * @param gpu Device to run on.
  * @param rng Seeded generator.
  * @param c The case.
+ * @param variant Kernel variant (default `tiled`).
  * @returns The measured difference (the assertion has passed).
  */
-export async function checkConvCase(gpu: GpuContext, rng: Rng, c: ConvCase): Promise<Difference> {
+export async function checkConvCase(
+  gpu: GpuContext,
+  rng: Rng,
+  c: ConvCase,
+  variant?: string,
+): Promise<Difference> {
   const k = c.kernel;
   const filterShape: [number, number, number, number] = c.kind === "depthwise"
     ? [k, k, c.inChannels, 1]
@@ -78,7 +84,7 @@ export async function checkConvCase(gpu: GpuContext, rng: Rng, c: ConvCase): Pro
   };
   const filter = { data: uniform(rng, filterShape.reduce((a, b) => a * b, 1)), shape: filterShape };
   const bias = uniform(rng, c.outChannels);
-  const options = { stride: c.stride, dilation: c.dilation, relu6: c.relu6, context: gpu };
+  const options = { stride: c.stride, dilation: c.dilation, relu6: c.relu6, context: gpu, variant };
   const ours = c.kind === "conv2d"
     ? await conv2d(input, filter, bias, options)
     : c.kind === "depthwise"

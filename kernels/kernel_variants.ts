@@ -1,0 +1,79 @@
+/**
+ * Named implementations of each kernel family, for researchers comparing them
+ * (`deno task bench --variant pointwise=simple`). Every variant is validated against ONNX Runtime
+ * in `tests/kernel_variants_test.ts`. A variant is a tiling of the same generated shader:
+ *
+ * - `tiled` (default): register tiles that reuse every load for several FMAs;
+ * - `simple`: one output `vec4` per invocation, the textbook kernel (and, for depthwise, what ONNX
+ *   Runtime Web and tfjs-webgpu fall back to when dilated).
+ *
+ * @module
+ */
+
+import { InvalidInputError } from "../errors.ts";
+
+/** Kernel families that have variants. */
+export type KernelFamily = "conv2d" | "depthwise" | "pointwise";
+
+/** Tile parameters of a variant (the subset its family reads). */
+export interface KernelTiling {
+  /** Pixels per invocation (pointwise). */
+  readonly tilePixels?: number;
+  /** Output `vec4` slots per invocation (pointwise, conv2d). */
+  readonly tileSlots?: number;
+  /** Output pixels along x per invocation (depthwise, conv2d). */
+  readonly tileX?: number;
+}
+
+/** The variants of each family, by name. */
+export const KERNEL_VARIANTS: Readonly<
+  Record<KernelFamily, Readonly<Record<string, KernelTiling>>>
+> = Object
+  .freeze({
+    pointwise: Object.freeze({
+      tiled: Object.freeze({ tilePixels: 8, tileSlots: 4 }),
+      small: Object.freeze({ tilePixels: 4, tileSlots: 2 }),
+      simple: Object.freeze({ tilePixels: 1, tileSlots: 1 }),
+    }),
+    depthwise: Object.freeze({
+      tiled: Object.freeze({ tileX: 4 }),
+      simple: Object.freeze({ tileX: 1 }),
+    }),
+    conv2d: Object.freeze({
+      tiled: Object.freeze({ tileX: 4, tileSlots: 2 }),
+      simple: Object.freeze({ tileX: 1, tileSlots: 1 }),
+    }),
+  });
+
+/** A choice of variant per family; unnamed families use `tiled`. */
+export type KernelVariantChoice = Partial<Record<KernelFamily, string>>;
+
+/**
+ * The tiling of a family's chosen variant.
+ *
+ * @param family Kernel family.
+ * @param choice Chosen variants.
+ * @returns The tile parameters.
+ * @throws {InvalidInputError} For an unknown variant name, listing the known ones.
+ *
+ * @example
+ * ```ts
+ * import { variantTiling } from "./kernel_variants.ts";
+ * variantTiling("pointwise", { pointwise: "simple" }); // { tilePixels: 1, tileSlots: 1 }
+ * ```
+ */
+export function variantTiling(
+  family: KernelFamily,
+  choice: KernelVariantChoice = {},
+): KernelTiling {
+  const name = choice[family] ?? "tiled";
+  const tiling = KERNEL_VARIANTS[family][name];
+  if (!tiling) {
+    throw new InvalidInputError(
+      `unknown ${family} variant ${JSON.stringify(name)}; known: ${
+        Object.keys(KERNEL_VARIANTS[family]).join(", ")
+      }`,
+    );
+  }
+  return tiling;
+}
