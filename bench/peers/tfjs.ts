@@ -1,0 +1,295 @@
+/**
+ * TF.js 4.22 peers: `tfjs-webgpu` and `tfjs-wasm`, each running the ORIGINAL
+ * `@tensorflow-models/posenet` 2.2.2 `PoseNet.estimateSinglePose` (its preprocessing, tfjs-converter
+ * executing the graph model, its decode) on one TF.js backend. This is what
+ * `tests/fixtures/make_tfjs_reference.ts` does on the `cpu` backend to make the reference, with
+ * the same two in-memory edits to the model JSON (see {@linkcode patchModelJson}) and the same
+ * wrapping: `new PoseNet(new MobileNet(graphModel, 16), [R, R])`, fed an ImageData-like
+ * `{data, width, height}` (posenet's `tf.browser.fromPixels` drops alpha).
+ *
+ * ## Backends, and interleaving engines
+ *
+ * TF.js has one active backend per process (`tf.setBackend`). Each engine remembers its backend
+ * and loads its own copy of the weights while that backend is active, so its weight tensors live
+ * on that backend. Every call (create, estimate, dispose) goes through one module-wide gate
+ * ({@linkcode withBackend}): calls for the active backend run concurrently (so several frames in
+ * flight on one engine overlap, as TF.js allows), and a call for the other backend waits until
+ * every call in flight has ended, then switches (`tf.setBackend` of an initialised backend only
+ * re-points TF.js: cheap). So 257 and 513 engines on `webgpu` and `wasm` can be interleaved in
+ * any order without a tensor ever being used while another backend is active. Backends are never
+ * removed: `dispose()` frees the engine's weights only (the webgpu backend keeps its device).
+ *
+ * - `webgpu` (`@tensorflow/tfjs-backend-webgpu` 4.22.0): requests its own adapter and device
+ *   from `navigator.gpu` (separate from this project's engine), default flags.
+ * - `wasm` (`@tensorflow/tfjs-backend-wasm` 4.22.0, XNNPACK, SIMD): ONE thread.
+ *   Its `WASM_HAS_MULTITHREAD_SUPPORT` check returns false whenever TF.js sees Node (`IS_NODE`,
+ *   which Deno's `process` global makes true), and its threaded build's pthread workers are
+ *   Node `worker_threads` scripts: threads cannot start under Deno. The `.wasm` binaries are
+ *   located in the npm package with `import.meta.resolve` and passed to `setWasmPaths`.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfconv from "@tensorflow/tfjs-converter";
+import "@tensorflow/tfjs-backend-webgpu";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import * as posenet from "@tensorflow-models/posenet";
+import { fileURLToPath } from "node:url";
+import {
+  checkNotDisposed,
+  checkPeerImage,
+  checkPeerOptions,
+  PEER_OUTPUT_STRIDE,
+  type PeerEngine,
+  type PeerImage,
+  type PeerName,
+  type PeerOptions,
+  type Pose,
+} from "./peer.ts";
+
+/** The TF.js version deno.json pins (core, converter and both backends). */
+export const TFJS_VERSION = "4.22.0";
+/** The posenet version deno.json pins. */
+export const POSENET_VERSION = "2.2.2";
+
+type TfjsBackend = "webgpu" | "wasm";
+
+/** The four heads, in the order posenet 2.x's `MobileNet.nameOutputResults` reads them. */
+const HEAD_OUTPUTS = [
+  "MobilenetV1/offset_2/BiasAdd",
+  "MobilenetV1/heatmap_2/BiasAdd",
+  "MobilenetV1/displacement_fwd_2/BiasAdd",
+  "MobilenetV1/displacement_bwd_2/BiasAdd",
+] as const;
+
+/** The `.wasm` binaries tfjs-backend-wasm may ask for. */
+const WASM_BINARIES = [
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+  "tfjs-backend-wasm-threaded-simd.wasm",
+] as const;
+
+// Minimal shapes of the model JSON fields patched here.
+interface TensorShapeJson {
+  dim?: { size: string | number }[];
+}
+interface SignatureEntry {
+  name: string;
+  dtype?: string;
+  tensorShape?: TensorShapeJson;
+}
+interface ModelJson {
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  modelTopology: {
+    node: { name: string; op: string; attr?: { shape?: { shape?: TensorShapeJson } } }[];
+  };
+  signature?: {
+    inputs?: Record<string, SignatureEntry>;
+    outputs?: Record<string, SignatureEntry>;
+  };
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+}
+
+/**
+ * The two edits posenet 2.2.2 needs to run this file (as in `make_tfjs_reference.ts`):
+ * 1. the input placeholder and signature shapes `[1,385,385,3]` get H and W relaxed to -1
+ *    (tfjs-converter checks fed shapes; posenet's `BaseModel` asserts -1), and the declared
+ *    `[1,25,25,C]` output shapes likewise;
+ * 2. the signature outputs are rebuilt in posenet's positional order
+ *    `[offsets, heatmap, displacement_fwd, displacement_bwd]` (the file lists them as
+ *    displacement_fwd, heatmap, displacement_bwd, offset, and tfjs-converter orders outputs by
+ *    the signature's keys).
+ */
+function patchModelJson(json: ModelJson): void {
+  const placeholder = json.modelTopology.node.find((n) => n.op === "Placeholder");
+  const dims = placeholder?.attr?.shape?.shape?.dim;
+  if (!dims || dims.length !== 4) throw new Error("model.json: no 4-D input placeholder found");
+  const relax = (d: { size: string | number }[] | undefined) => {
+    if (d && d.length === 4) {
+      d[1].size = "-1";
+      d[2].size = "-1";
+    }
+  };
+  relax(dims);
+  for (const entry of Object.values(json.signature?.inputs ?? {})) relax(entry.tensorShape?.dim);
+  const old = json.signature?.outputs ?? {};
+  const outputs: Record<string, SignatureEntry> = {};
+  for (const node of HEAD_OUTPUTS) {
+    const key = `${node}:0`;
+    const entry = old[key] ?? { name: key, dtype: "DT_FLOAT" };
+    relax(entry.tensorShape?.dim);
+    outputs[key] = entry;
+  }
+  json.signature = { ...json.signature, outputs };
+}
+
+/** The model JSON (patched) and its weights, read once per path. */
+const artifactsCache = new Map<string, Promise<tf.io.ModelArtifacts>>();
+
+function readArtifacts(modelJsonPath: string): Promise<tf.io.ModelArtifacts> {
+  let artifacts = artifactsCache.get(modelJsonPath);
+  if (artifacts === undefined) {
+    artifacts = (async () => {
+      const json = JSON.parse(await Deno.readTextFile(modelJsonPath)) as ModelJson;
+      patchModelJson(json);
+      const dir = new URL(".", new URL(modelJsonPath, `file://${Deno.cwd()}/`));
+      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+      const chunks: Uint8Array[] = [];
+      for (const group of json.weightsManifest) {
+        weightSpecs.push(...group.weights);
+        for (const p of group.paths) chunks.push(await Deno.readFile(new URL(p, dir)));
+      }
+      const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+      let at = 0;
+      for (const c of chunks) {
+        weightData.set(c, at);
+        at += c.byteLength;
+      }
+      return {
+        modelTopology: json.modelTopology as unknown as tf.io.ModelArtifacts["modelTopology"],
+        weightSpecs,
+        weightData: weightData.buffer,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy ?? undefined,
+        signature: json.signature,
+      };
+    })();
+    artifactsCache.set(modelJsonPath, artifacts);
+    artifacts.catch(() => artifactsCache.delete(modelJsonPath));
+  }
+  return artifacts;
+}
+
+/** The calls in flight on the active backend. */
+interface BackendGroup {
+  readonly backend: TfjsBackend;
+  /** Settles once the backend is active (rejects when it failed to initialise). */
+  readonly ready: Promise<void>;
+  count: number;
+  /** Resolves when the last call of the group ends. */
+  readonly idle: Promise<void>;
+  readonly resolveIdle: () => void;
+}
+
+let group: BackendGroup | undefined;
+
+/**
+ * Runs `fn` with `backend` active. Calls on the backend already active join the calls in flight
+ * (TF.js runs those concurrently, as posenet in a browser would); a call for another backend
+ * waits until every call in flight has ended, then switches. Calls on one backend can thus delay
+ * a switch as long as they keep coming; the benchmark never does that.
+ */
+async function withBackend<T>(backend: TfjsBackend, fn: () => Promise<T>): Promise<T> {
+  while (group !== undefined && group.backend !== backend) await group.idle;
+  if (group === undefined) {
+    let resolveIdle!: () => void;
+    const idle = new Promise<void>((resolve) => resolveIdle = resolve);
+    group = { backend, ready: activate(backend), count: 0, idle, resolveIdle };
+  }
+  const g = group;
+  g.count++;
+  try {
+    await g.ready;
+    return await fn();
+  } finally {
+    if (--g.count === 0) {
+      if (group === g) group = undefined;
+      g.resolveIdle();
+    }
+  }
+}
+
+let wasmPathsSet = false;
+
+/** Makes `backend` the active TF.js backend (initialising it on first use). */
+async function activate(backend: TfjsBackend): Promise<void> {
+  if (tf.getBackend() === backend) return;
+  if (backend === "wasm" && !wasmPathsSet) {
+    const map: Record<string, string> = {};
+    for (const name of WASM_BINARIES) {
+      map[name] = fileURLToPath(import.meta.resolve(`@tensorflow/tfjs-backend-wasm/dist/${name}`));
+    }
+    setWasmPaths(map);
+    wasmPathsSet = true;
+  }
+  if (!(await tf.setBackend(backend))) {
+    throw new Error(`TF.js backend "${backend}" failed to initialise`);
+  }
+  await tf.ready();
+}
+
+function toPose(pose: posenet.Pose): Pose {
+  return {
+    score: pose.score,
+    keypoints: pose.keypoints.map((k) => ({
+      part: k.part,
+      score: k.score,
+      position: { x: k.position.x, y: k.position.y },
+    })),
+  };
+}
+
+function createTfjsPeer(
+  name: PeerName,
+  backend: TfjsBackend,
+  opts: PeerOptions,
+): Promise<PeerEngine> {
+  checkPeerOptions(opts);
+  const r = opts.resolution;
+  return withBackend(backend, async () => {
+    const artifacts = await readArtifacts(opts.modelJsonPath);
+    const model = await tfconv.loadGraphModel(tf.io.fromMemory(artifacts));
+    const names = model.outputs.map((o) => o.name.replace(/:0$/, ""));
+    if (names.join() !== HEAD_OUTPUTS.join()) {
+      model.dispose();
+      throw new Error(`graph outputs are [${names}], posenet needs [${HEAD_OUTPUTS}]`);
+    }
+    const net = new posenet.PoseNet(new posenet.MobileNet(model, PEER_OUTPUT_STRIDE), [r, r]);
+    let disposed = false;
+    const description = backend === "webgpu"
+      ? `@tensorflow-models/posenet ${POSENET_VERSION} estimateSinglePose on TF.js ` +
+        `${TFJS_VERSION} webgpu backend (its own GPU device)`
+      : `@tensorflow-models/posenet ${POSENET_VERSION} estimateSinglePose on TF.js ` +
+        `${TFJS_VERSION} wasm backend (XNNPACK, SIMD, 1 thread: tfjs-backend-wasm's threads ` +
+        `cannot start under Deno)`;
+    return {
+      name,
+      description,
+      estimateSinglePose(image: PeerImage): Promise<Pose> {
+        checkNotDisposed(name, disposed);
+        checkPeerImage(image);
+        const input = { data: image.data, width: image.width, height: image.height };
+        return withBackend(backend, async () => {
+          checkNotDisposed(name, disposed);
+          const pose = await net.estimateSinglePose(input as unknown as ImageData, {
+            flipHorizontal: false,
+          });
+          return toPose(pose);
+        });
+      },
+      dispose(): Promise<void> {
+        return withBackend(backend, () => {
+          if (!disposed) {
+            disposed = true;
+            net.dispose();
+          }
+          return Promise.resolve();
+        });
+      },
+    };
+  });
+}
+
+/** TF.js `webgpu` backend + posenet 2.2.2. */
+export function createTfjsWebGpu(opts: PeerOptions): Promise<PeerEngine> {
+  return createTfjsPeer("tfjs-webgpu", "webgpu", opts);
+}
+
+/** TF.js `wasm` backend (1 thread) + posenet 2.2.2. */
+export function createTfjsWasm(opts: PeerOptions): Promise<PeerEngine> {
+  return createTfjsPeer("tfjs-wasm", "wasm", opts);
+}
