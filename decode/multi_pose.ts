@@ -5,12 +5,14 @@
  * The decoder has two halves:
  * 1. {@link findPartCandidates}: every cell whose score is at least the threshold and is not beaten
  *    in its 3x3 neighbourhood on its own part's heatmap becomes a root candidate;
- * 2. {@link decodeMultiplePosesFromCandidates}: candidates are taken best first; one too close to
- *    the same part of an earlier pose is skipped, otherwise a pose is grown from it along the
- *    keypoint tree with the displacement and offset heads.
+ * 2. {@link selectMultiplePoses}: candidates are taken best first; one too close to the same part
+ *    of an earlier pose is skipped, otherwise a pose is grown from it along the keypoint tree with
+ *    the displacement and offset heads, and scored against the poses before it.
  *
- * {@link decodeMultiplePoses} runs both on the CPU. A GPU pass can run the first half itself and
- * hand its candidates and score buffer to the second, so the raw heatmap never reaches the CPU.
+ * {@link decodeMultiplePoses} runs both on the CPU, growing poses lazily
+ * ({@link decodeMultiplePosesFromCandidates}). The GPU decoder (`multi_pose_gpu.ts`) finds the
+ * candidates and grows a pose from every one of them on the GPU, then hands them to the same
+ * {@link selectMultiplePoses}, so the heads never reach the CPU.
  *
  * @example
  * ```ts
@@ -226,15 +228,15 @@ function validateScoreBuffer(scores: Float32Array, height: number, width: number
  * parent of slot `k` is `floor(k / 2)` and the children of `k` are `2k` and `2k + 1` on a 0-based
  * array, so slot 0 sits above slot 1 only. Swaps happen only on strict `<`.
  */
-class CandidateHeap {
-  #items: PartCandidate[] = [];
+class CandidateHeap<C extends PartCandidate> {
+  #items: C[] = [];
   #last = -1;
 
   get isEmpty(): boolean {
     return this.#last === -1;
   }
 
-  push(candidate: PartCandidate): void {
+  push(candidate: C): void {
     this.#items[++this.#last] = candidate;
     let k = this.#last;
     while (k > 0 && this.#less(k >> 1, k)) {
@@ -243,7 +245,7 @@ class CandidateHeap {
     }
   }
 
-  pop(): PartCandidate {
+  pop(): C {
     const top = this.#items[0];
     this.#swap(0, this.#last--);
     let k = 0;
@@ -393,23 +395,97 @@ function validateCandidate(candidate: PartCandidate, index: number, heads: Score
 }
 
 /**
- * Grows poses from a list of root candidates, exactly as the second half of TF.js PoseNet 2.x
- * `decodeMultiplePoses`. The walk reads only the candidates, the offsets, the two displacement
- * heads, and `heads.scores` at the cells it lands on.
+ * The selection half of TF.js PoseNet 2.x `decodeMultiplePoses`, shared by every decode path: it
+ * decides which root candidates become poses, in which order, and with which pose scores. How a
+ * pose is grown from its root is left to the caller: the CPU decoder walks the keypoint tree on
+ * demand ({@link decodeMultiplePosesFromCandidates}), the GPU decoder looks up poses it grew for
+ * every candidate in advance (`decode/multi_pose_gpu.ts`). A pose depends only on its root and
+ * the heads, so both give the same poses.
  *
  * TF.js behaviour mirrored here:
- * - candidates enter PoseNet's max-heap in raster order (row, column, part) and leave it in that
- *   heap's order, which decides the order among equal scores. The candidates are sorted into
- *   raster order first, so the order they arrive in (say, from a GPU pass) does not matter;
- *   candidates scoring below `scoreThreshold` are dropped;
- * - a root is skipped when its position (cell centre plus offset) is within `nmsRadius` of the
- *   same part of an earlier pose: squared distance `<= nmsRadius²`;
+ * - candidates scoring below `scoreThreshold` are dropped; the rest enter PoseNet's max-heap in
+ *   raster order (row, column, part) whatever order they arrive in, and leave it in that heap's
+ *   order, which decides the order among equal scores;
+ * - a root is skipped when its position is within `nmsRadius` of the same part of an earlier
+ *   pose: squared distance `<= nmsRadius²`;
+ * - a pose's score is the sum of its keypoint scores that are not within `nmsRadius` of the same
+ *   part of an earlier pose, divided by the number of keypoints;
+ * - at most `maxDetections` poses, in the order found; float64 arithmetic throughout.
+ *
+ * @param candidates Root candidates (local maxima as {@link findPartCandidates} defines them).
+ * Their `y`, `x` and `part` must be valid for a grid `width` columns wide; they are not checked.
+ * @param width Heatmap columns (for the raster order).
+ * @param options Decoder options; see {@link MultiPoseOptions}.
+ * @param rootPosition The position of a candidate's root keypoint (cell times stride plus offset).
+ * @param grow The keypoints of the pose grown from a candidate, in `PART_NAMES` order; only
+ * called for candidates that become poses, in the order they do.
+ * @returns Up to `maxDetections` poses, in network-input pixels.
+ * @throws {InvalidInputError} When the options are invalid.
+ *
+ * @example
+ * ```ts
+ * import { selectMultiplePoses } from "./multi_pose.ts";
+ * import { PART_NAMES } from "./keypoints.ts";
+ *
+ * // Two noses 10 px apart: the second is within nmsRadius 20 of the first pose's nose.
+ * const candidates = [{ part: 0, y: 1, x: 1, score: 0.75 }, { part: 0, y: 1, x: 2, score: 0.9 }];
+ * const at = (c: { x: number }) => ({ x: 10 * c.x, y: 16 });
+ * const poses = selectMultiplePoses(candidates, 4, {}, at, (c) =>
+ *   PART_NAMES.map((part) => ({ part, score: c.score, position: at(c) })));
+ * console.log(poses.length, poses[0].keypoints[0].position); // 1 { x: 20, y: 16 }
+ * ```
+ */
+export function selectMultiplePoses<C extends PartCandidate>(
+  candidates: readonly C[],
+  width: number,
+  options: MultiPoseOptions | undefined,
+  rootPosition: (candidate: C) => Vector2D,
+  grow: (candidate: C, rootPosition: Vector2D) => Keypoint[],
+): Pose[] {
+  const { maxDetections, scoreThreshold, nmsRadius } = resolveMultiPoseOptions(options);
+  const keyed: { key: number; candidate: C }[] = [];
+  for (const candidate of candidates) {
+    if (candidate.score < scoreThreshold) continue;
+    const key = (candidate.y * width + candidate.x) * NUM_KEYPOINTS + candidate.part;
+    keyed.push({ key, candidate });
+  }
+  keyed.sort((a, b) => a.key - b.key);
+  const heap = new CandidateHeap<C>();
+  for (const { candidate } of keyed) heap.push(candidate);
+
+  const squaredNmsRadius = nmsRadius * nmsRadius;
+  const poses: Pose[] = [];
+  while (poses.length < maxDetections && !heap.isEmpty) {
+    const root = heap.pop();
+    const position = rootPosition(root);
+    if (withinNmsRadius(poses, squaredNmsRadius, position, root.part)) continue;
+    const keypoints = grow(root, position);
+    let score = 0;
+    for (let part = 0; part < keypoints.length; part++) {
+      const keypoint = keypoints[part];
+      if (!withinNmsRadius(poses, squaredNmsRadius, keypoint.position, part)) {
+        score += keypoint.score;
+      }
+    }
+    poses.push({ score: score / keypoints.length, keypoints });
+  }
+  return poses;
+}
+
+/**
+ * Grows poses from a list of root candidates, exactly as the second half of TF.js PoseNet 2.x
+ * `decodeMultiplePoses`: {@link selectMultiplePoses} picks the roots, and each pose is grown on
+ * the CPU. The walk reads only the candidates, the offsets, the two displacement heads, and
+ * `heads.scores` at the cells it lands on.
+ *
+ * TF.js behaviour mirrored here (the selection rules are listed at {@link selectMultiplePoses}):
+ * - candidates may arrive in any order (say, from a GPU pass); those scoring below
+ *   `scoreThreshold` are dropped;
+ * - a root's position is its cell centre plus offset;
  * - a pose grows over edges 15→0 with the backward displacements, then 0→15 with the forward ones,
  *   each step reading the displacement at the nearest cell to the source, then twice snapping to
  *   the nearest cell (`Math.round(p / stride)`, clamped to the grid, so .5 rounds up) and taking
  *   that cell's centre plus offset; the score is read at the nearest cell to the result;
- * - a pose's score is the sum of its keypoint scores that are not within `nmsRadius` of the same
- *   part of an earlier pose, divided by 17;
  * - poses are returned in the order found, and all arithmetic is float64 on float32 inputs.
  *
  * @param candidates Root candidates, e.g. from {@link findPartCandidates} or a GPU pass. Each
@@ -444,40 +520,20 @@ export function decodeMultiplePosesFromCandidates(
   options?: MultiPoseOptions,
   transform?: InputTransform,
 ): Pose[] {
-  const { maxDetections, scoreThreshold, nmsRadius } = resolveMultiPoseOptions(options);
+  const resolved = resolveMultiPoseOptions(options);
   validateScoredHeads(heads);
   if (!Array.isArray(candidates)) {
     throw new InvalidInputError(`candidates must be an array, got ${describe(candidates)}`);
   }
-  const keyed: { key: number; candidate: PartCandidate }[] = [];
-  for (let i = 0; i < candidates.length; i++) {
-    const candidate = candidates[i];
-    validateCandidate(candidate, i, heads);
-    if (candidate.score < scoreThreshold) continue;
-    const key = (candidate.y * heads.width + candidate.x) * NUM_KEYPOINTS + candidate.part;
-    keyed.push({ key, candidate });
-  }
-  keyed.sort((a, b) => a.key - b.key);
-  const heap = new CandidateHeap();
-  for (const { candidate } of keyed) heap.push(candidate);
-
+  for (let i = 0; i < candidates.length; i++) validateCandidate(candidates[i], i, heads);
   const walker = new TreeWalker(heads);
-  const squaredNmsRadius = nmsRadius * nmsRadius;
-  const poses: Pose[] = [];
-  while (poses.length < maxDetections && !heap.isEmpty) {
-    const root = heap.pop();
-    const rootPosition = walker.pointAt(root.part, root.y, root.x);
-    if (withinNmsRadius(poses, squaredNmsRadius, rootPosition, root.part)) continue;
-    const keypoints = walker.grow(root, rootPosition);
-    let score = 0;
-    for (let part = 0; part < keypoints.length; part++) {
-      const keypoint = keypoints[part];
-      if (!withinNmsRadius(poses, squaredNmsRadius, keypoint.position, part)) {
-        score += keypoint.score;
-      }
-    }
-    poses.push({ score: score / keypoints.length, keypoints });
-  }
+  const poses = selectMultiplePoses(
+    candidates,
+    heads.width,
+    resolved,
+    (root) => walker.pointAt(root.part, root.y, root.x),
+    (root, position) => walker.grow(root, position),
+  );
   return transform === undefined
     ? poses
     : poses.map((pose) => applyInputTransform(pose, transform));

@@ -6,17 +6,34 @@
  * decode, then a single readback. Each frame in flight has its own buffers (a small pool), so
  * concurrent calls never share intermediate tensors and frames pipeline on the GPU queue.
  *
+ * Multi-pose estimation finds the root candidates and grows a pose from each on the GPU, and reads
+ * back only those (`decode/multi_pose_gpu.ts`); the CPU then picks among them exactly as TF.js
+ * does. When there are more candidates than the GPU keeps, the same frame's heads are read back
+ * and decoded on the CPU instead.
+ *
  * @module
  */
 
 import { DisposedError, InvalidInputError } from "../errors.ts";
-import { inputPaddingFor, inputTransformFor, type PoseNetHeads } from "../decode/heads.ts";
+import {
+  applyInputTransform,
+  inputPaddingFor,
+  inputTransformFor,
+  type PoseNetHeads,
+} from "../decode/heads.ts";
 import type { Pose } from "../decode/keypoints.ts";
 import {
   decodeMultiplePoses,
   type MultiPoseOptions,
   resolveMultiPoseOptions,
 } from "../decode/multi_pose.ts";
+import {
+  candidateCount,
+  createMultiPoseDecoder,
+  type MultiPoseDecoder,
+  type MultiPoseFrame,
+  posesFromCandidateRecords,
+} from "../decode/multi_pose_gpu.ts";
 import {
   createSinglePoseDecoder,
   poseFromDecoded,
@@ -25,6 +42,7 @@ import {
 } from "../decode/single_pose_gpu.ts";
 import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
 import { createPreprocessKernel, type PreprocessKernel } from "../kernels/preprocess_kernel.ts";
+import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
 import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
 import {
@@ -73,6 +91,8 @@ export interface ModelConfig {
   readonly weights?: PoseNetWeights;
   /** GPU to run on; by default the model makes its own and destroys it on `dispose()`. */
   readonly context?: GpuContext;
+  /** Kernel variant per family (default `tiled`; see `KERNEL_VARIANTS`). */
+  readonly variants?: KernelVariantChoice;
   /** Frames that may be in flight at once (default 3): each has its own GPU buffers. */
   readonly maxFramesInFlight?: number;
   /** Progress lines of the first-run weights download (default: stderr). */
@@ -91,6 +111,18 @@ export interface MultiPersonConfig extends MultiPoseOptions {
   readonly flipHorizontal?: boolean;
 }
 
+/** What one {@linkcode PoseNet.estimateMultiplePoses} call read back from the GPU. */
+export interface MultiPoseReadback {
+  /** Root candidates the GPU found (counted past its capacity). */
+  readonly candidates: number;
+  /** Candidates the GPU has room for. */
+  readonly capacity: number;
+  /** Whether the candidates overflowed, so the heads were read back and decoded on the CPU. */
+  readonly fallback: boolean;
+  /** Bytes copied back from the GPU in all: the candidate records, plus the heads on a fallback. */
+  readonly bytes: number;
+}
+
 /** GPU buffers of one frame in flight. */
 interface FrameSlot {
   readonly network: NetworkBuffers;
@@ -102,6 +134,7 @@ interface FrameSlot {
   readonly keypointsReadback: GPUBuffer;
   readonly decodeBindGroup: GPUBindGroup;
   headsReadback: GPUBuffer | undefined;
+  multiPose: MultiPoseFrame | undefined;
 }
 
 /**
@@ -117,6 +150,8 @@ export class PoseNet {
   #network: PoseNetNetwork;
   #preprocess: PreprocessKernel;
   #decoder: SinglePoseDecoder;
+  #multiDecoder: MultiPoseDecoder;
+  #lastMultiPoseReadback: MultiPoseReadback | undefined;
   #ownsContext: boolean;
   #maxSlots: number;
   #slots: FrameSlot[] = [];
@@ -131,6 +166,7 @@ export class PoseNet {
    * @param network Built network.
    * @param preprocess Preprocessing pass for its input size.
    * @param decoder Single-pose decode for its heatmap size.
+   * @param multiDecoder Multi-pose decode for its heatmap size.
    * @param ownsContext Whether `dispose()` destroys the device.
    * @param maxFramesInFlight Frame slots.
    */
@@ -139,6 +175,7 @@ export class PoseNet {
     network: PoseNetNetwork,
     preprocess: PreprocessKernel,
     decoder: SinglePoseDecoder,
+    multiDecoder: MultiPoseDecoder,
     ownsContext: boolean,
     maxFramesInFlight: number,
   ) {
@@ -146,6 +183,7 @@ export class PoseNet {
     this.#network = network;
     this.#preprocess = preprocess;
     this.#decoder = decoder;
+    this.#multiDecoder = multiDecoder;
     this.#ownsContext = ownsContext;
     this.#maxSlots = maxFramesInFlight;
     this.inputResolution = { width: network.inputWidth, height: network.inputHeight };
@@ -159,7 +197,18 @@ export class PoseNet {
 
   /** GPU buffers this model holds now (frame slots × buffers per slot), for leak checks. */
   get liveBufferCount(): number {
-    return this.#slots.reduce((n, s) => n + 7 + (s.image ? 1 : 0) + (s.headsReadback ? 1 : 0), 0);
+    return this.#slots.reduce(
+      (n, s) => n + 7 + (s.image ? 1 : 0) + (s.headsReadback ? 1 : 0) + (s.multiPose ? 3 : 0),
+      0,
+    );
+  }
+
+  /**
+   * What the last finished {@linkcode PoseNet.estimateMultiplePoses} call read back (candidate
+   * count, capacity, whether it fell back to the CPU decode, bytes), for diagnostics and tests.
+   */
+  get lastMultiPoseReadback(): MultiPoseReadback | undefined {
+    return this.#lastMultiPoseReadback;
   }
 
   /**
@@ -214,6 +263,13 @@ export class PoseNet {
    * candidates from one max-heap, NMS against poses already found, and the displacement-guided
    * tree walk. Poses come in the order found.
    *
+   * The candidates and the pose grown from each are computed on the GPU, and only they are read
+   * back (4 + 280 bytes per candidate slot, 128 slots: 35,844 bytes, against 138,720 bytes for
+   * the heads at 257x257 and 522,720 at 513x513); the CPU then runs PoseNet's heap, NMS and
+   * scoring on them. Results are the same as decoding the heads on the CPU. With more candidates
+   * than slots (a very low `scoreThreshold`), the frame's heads are read back and decoded on the
+   * CPU instead.
+   *
    * @param image RGBA or RGB bytes with width and height.
    * @param config `maxDetections` (5), `scoreThreshold` (0.5), `nmsRadius` (20), `flipHorizontal`.
    * @returns The poses, in image pixels.
@@ -230,7 +286,6 @@ export class PoseNet {
     const flip = checkFlip(config);
     const options = resolveMultiPoseOptions(config);
     const checked = this.#checkImage(image);
-    const heads = await this.#predictHeads(checked, flip);
     const transform = inputTransformFor(
       checked.width,
       checked.height,
@@ -238,7 +293,41 @@ export class PoseNet {
       this.inputResolution.height,
       flip,
     );
-    return decodeMultiplePoses(heads, options, transform);
+    const decoder = this.#multiDecoder;
+    const slot = await this.#acquire();
+    try {
+      const device = this.context.device;
+      this.#writeFrame(slot, checked, flip);
+      slot.multiPose ??= decoder.createFrame(slot.network.heads);
+      decoder.prepare(slot.multiPose, options.scoreThreshold);
+      const encoder = device.createCommandEncoder({ label: "posenet multiple poses" });
+      const pass = encoder.beginComputePass();
+      this.#encodeNetwork(pass, slot);
+      decoder.dispatch(pass, slot.multiPose);
+      pass.end();
+      decoder.copyResult(encoder, slot.multiPose);
+      device.queue.submit([encoder.finish()]);
+      const result = await decoder.readResult(slot.multiPose);
+      const candidates = candidateCount(result);
+      let poses: Pose[];
+      let bytes = decoder.resultBytes;
+      if (candidates <= decoder.maxCandidates) {
+        poses = posesFromCandidateRecords(result, decoder, options);
+      } else {
+        // Too many candidates for the GPU's list: decode this frame's heads on the CPU.
+        poses = decodeMultiplePoses(await this.#readHeads(slot), options);
+        bytes += this.#network.headsBytes;
+      }
+      this.#lastMultiPoseReadback = {
+        candidates,
+        capacity: decoder.maxCandidates,
+        fallback: candidates > decoder.maxCandidates,
+        bytes,
+      };
+      return poses.map((pose) => applyInputTransform(pose, transform));
+    } finally {
+      this.#release(slot);
+    }
   }
 
   /**
@@ -276,27 +365,40 @@ export class PoseNet {
   async #predictHeads(checked: CheckedImage, flip: boolean): Promise<PoseNetHeads> {
     const slot = await this.#acquire();
     try {
-      const device = this.context.device;
-      const net = this.#network;
       this.#writeFrame(slot, checked, flip);
-      slot.headsReadback ??= device.createBuffer({
-        label: "posenet heads readback",
-        size: net.headsBytes,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      const encoder = device.createCommandEncoder({ label: "posenet heads" });
+      const encoder = this.context.device.createCommandEncoder({ label: "posenet heads" });
       const pass = encoder.beginComputePass();
       this.#encodeNetwork(pass, slot);
       pass.end();
-      encoder.copyBufferToBuffer(slot.network.heads, 0, slot.headsReadback, 0, net.headsBytes);
-      device.queue.submit([encoder.finish()]);
-      await this.context.guard(slot.headsReadback.mapAsync(GPUMapMode.READ));
-      const fused = new Float32Array(slot.headsReadback.getMappedRange().slice(0));
-      slot.headsReadback.unmap();
-      return splitHeads(fused, net.heatmapHeight, net.heatmapWidth, net.outputStride);
+      return await this.#readHeads(slot, encoder);
     } finally {
       this.#release(slot);
     }
+  }
+
+  /**
+   * Copies the slot's heads back, at the end of `encoder` (which it submits) or, by default, after
+   * the work already submitted, and returns them.
+   */
+  async #readHeads(
+    slot: FrameSlot,
+    encoder: GPUCommandEncoder = this.context.device.createCommandEncoder({
+      label: "posenet heads readback",
+    }),
+  ): Promise<PoseNetHeads> {
+    const device = this.context.device;
+    const net = this.#network;
+    slot.headsReadback ??= device.createBuffer({
+      label: "posenet heads readback",
+      size: net.headsBytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    encoder.copyBufferToBuffer(slot.network.heads, 0, slot.headsReadback, 0, net.headsBytes);
+    device.queue.submit([encoder.finish()]);
+    await this.context.guard(slot.headsReadback.mapAsync(GPUMapMode.READ));
+    const fused = new Float32Array(slot.headsReadback.getMappedRange().slice(0));
+    slot.headsReadback.unmap();
+    return splitHeads(fused, net.heatmapHeight, net.heatmapWidth, net.outputStride);
   }
 
   #checkImage(image: PoseImage): CheckedImage {
@@ -402,12 +504,14 @@ export class PoseNet {
       }),
       decodeBindGroup: this.#decoder.bind(network.heads, decodeFrame, keypoints),
       headsReadback: undefined,
+      multiPose: undefined,
     };
   }
 }
 
 function destroySlot(slot: FrameSlot): void {
   slot.network.destroy();
+  slot.multiPose?.destroy();
   for (
     const b of [
       slot.image,
@@ -490,6 +594,7 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       inputHeight: resolution.height,
       inputWidth: resolution.width,
       outputStride,
+      variants: config.variants,
     });
     const preprocess = await createPreprocessKernel(context, resolution.height, resolution.width);
     const decoder = await createSinglePoseDecoder(context, {
@@ -500,11 +605,22 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       heatmapChannel: HEAD_LAYOUT.heatmap,
       offsetChannel: HEAD_LAYOUT.offsets,
     });
+    const multiDecoder = await createMultiPoseDecoder(context, {
+      height: network.heatmapHeight,
+      width: network.heatmapWidth,
+      outputStride,
+      cellStride: HEAD_LAYOUT.channels,
+      heatmapChannel: HEAD_LAYOUT.heatmap,
+      offsetChannel: HEAD_LAYOUT.offsets,
+      displacementFwdChannel: HEAD_LAYOUT.displacementFwd,
+      displacementBwdChannel: HEAD_LAYOUT.displacementBwd,
+    });
     return new PoseNet(
       context,
       network,
       preprocess,
       decoder,
+      multiDecoder,
       config.context === undefined,
       maxFrames,
     );
