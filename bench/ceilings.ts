@@ -1,0 +1,121 @@
+/**
+ * The adapter's measured ceilings, so kernel figures can be read as a share of what this GPU can
+ * do: an FMA throughput kernel (GFLOP/s) and a vec4 copy kernel (GB/s).
+ *
+ * @module
+ */
+
+import { computePipeline } from "../kernels/compute_kernel.ts";
+import type { GpuContext } from "../kernels/gpu_context.ts";
+import { type GpuTimer, summarize, type Summary } from "./gpu_timer.ts";
+
+/** Measured ceilings. */
+export interface Ceilings {
+  /** FMA throughput, GFLOP/s (median run). */
+  readonly gflops: number;
+  /** Copy bandwidth, GB/s (bytes read + bytes written, median run). */
+  readonly gbps: number;
+  /** The raw timings. */
+  readonly fmaMs: Summary;
+  /** The raw timings. */
+  readonly copyMs: Summary;
+}
+
+const FMA_ITERATIONS = 256;
+const FMA_CHAINS = 8;
+const FMA_WORKGROUPS = 512;
+
+// Eight independent vec4 FMA chains per invocation, so a deep pipeline can overlap them; the
+// result is stored so the compiler cannot drop the loop.
+const fmaShader = `
+@group(0) @binding(0) var<storage, read_write> sink: array<vec4<f32>>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let seed = f32(gid.x) * 1e-7;
+  let b = vec4<f32>(0.9999, 0.9998, 0.9997, 0.9996);
+  let c = vec4<f32>(seed);
+${
+  Array.from({ length: FMA_CHAINS }, (_, i) => `  var a${i} = vec4<f32>(seed + ${i}.0);`).join("\n")
+}
+  for (var i = 0u; i < ${FMA_ITERATIONS}u; i++) {
+${Array.from({ length: FMA_CHAINS }, (_, i) => `    a${i} = fma(a${i}, b, c);`).join("\n")}
+  }
+  sink[gid.x] = ${Array.from({ length: FMA_CHAINS }, (_, i) => `a${i}`).join(" + ")};
+}`;
+
+const copyShader = `
+@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * 64u;
+  if (i < arrayLength(&src)) { dst[i] = src[i]; }
+}`;
+
+/**
+ * Measures the FMA and copy ceilings.
+ *
+ * @param gpu The device context.
+ * @param timer A timer on the same device.
+ * @param runs Repetitions of each.
+ * @returns The ceilings.
+ */
+export async function measureCeilings(
+  gpu: GpuContext,
+  timer: GpuTimer,
+  runs: number,
+): Promise<Ceilings> {
+  const device = gpu.device;
+  const fma = await computePipeline(gpu, fmaShader, "ceiling fma");
+  const sink = device.createBuffer({
+    size: FMA_WORKGROUPS * 64 * 16,
+    usage: GPUBufferUsage.STORAGE,
+  });
+  const fmaGroup = device.createBindGroup({
+    layout: fma.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: sink } }],
+  });
+  const copy = await computePipeline(gpu, copyShader, "ceiling copy");
+  const bytes = 32 * 1024 * 1024;
+  const src = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE });
+  const dst = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE });
+  const copyGroup = device.createBindGroup({
+    layout: copy.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }],
+  });
+  const vec4s = bytes / 16;
+  const groups = Math.ceil(vec4s / 64);
+  const gx = Math.min(groups, 32768);
+  try {
+    await timer.time(2, (pass) => {
+      pass.setPipeline(fma);
+      pass.setBindGroup(0, fmaGroup);
+      pass.dispatchWorkgroups(FMA_WORKGROUPS);
+    });
+    const fmaMs = summarize(
+      await timer.time(runs, (pass) => {
+        pass.setPipeline(fma);
+        pass.setBindGroup(0, fmaGroup);
+        pass.dispatchWorkgroups(FMA_WORKGROUPS);
+      }),
+    );
+    const copyMs = summarize(
+      await timer.time(runs, (pass) => {
+        pass.setPipeline(copy);
+        pass.setBindGroup(0, copyGroup);
+        pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
+      }),
+    );
+    const flops = FMA_WORKGROUPS * 64 * FMA_ITERATIONS * FMA_CHAINS * 4 * 2;
+    return {
+      gflops: flops / fmaMs.median / 1e6,
+      gbps: (2 * bytes) / copyMs.median / 1e6,
+      fmaMs,
+      copyMs,
+    };
+  } finally {
+    sink.destroy();
+    src.destroy();
+    dst.destroy();
+  }
+}
