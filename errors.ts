@@ -2,10 +2,33 @@
  * Typed errors thrown by the runtime. Every error names what is wrong so a caller (or the CLI)
  * can print one clear line.
  *
+ * @example Tell a caller's mistake from a missing GPU
+ * ```ts
+ * import { InvalidInputError, PoseNetError, WebGpuUnavailableError } from "./errors.ts";
+ *
+ * function describe(err: unknown): string {
+ *   if (err instanceof InvalidInputError) return `bad argument: ${err.message}`;
+ *   if (err instanceof WebGpuUnavailableError) return "no WebGPU here";
+ *   if (err instanceof PoseNetError) return `${err.name}: ${err.message}`;
+ *   throw err;
+ * }
+ * console.log(describe(new InvalidInputError("outputStride must be 8, 16 or 32, got 12")));
+ * ```
+ *
  * @module
  */
 
-/** Base class of every error this package throws on purpose. */
+/**
+ * Base class of every error this package throws on purpose; its `name` is the subclass's name.
+ *
+ * @example
+ * ```ts
+ * import { ModelLoadError, PoseNetError } from "./errors.ts";
+ *
+ * const err = new ModelLoadError("posenet.json: not a TF.js graph model");
+ * console.log(err instanceof PoseNetError, err.name); // true "ModelLoadError"
+ * ```
+ */
 export class PoseNetError extends Error {
   /**
    * Makes an error whose `name` is the subclass's name.
@@ -19,17 +42,79 @@ export class PoseNetError extends Error {
   }
 }
 
-/** No WebGPU (`navigator.gpu` missing) or no adapter could be found. */
+/**
+ * No WebGPU (`navigator.gpu` missing) or no adapter could be found.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext, WebGpuUnavailableError } from "./mod.ts";
+ *
+ * try {
+ *   const gpu = await createGpuContext();
+ *   gpu.destroy();
+ * } catch (err) {
+ *   if (!(err instanceof WebGpuUnavailableError)) throw err;
+ *   console.log("no GPU:", err.message); // e.g. install mesa-vulkan-drivers
+ * }
+ * ```
+ */
 export class WebGpuUnavailableError extends PoseNetError {}
 
-/** The GPU device was lost (driver reset, `device.destroy()`), so work cannot complete. */
+/**
+ * The GPU device was lost (driver reset, `device.destroy()`), so work cannot complete.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext, DeviceLostError, pointwiseConv } from "./mod.ts";
+ *
+ * const gpu = await createGpuContext();
+ * gpu.destroy();
+ * const input = { data: new Float32Array(4), shape: [1, 1, 1, 4] };
+ * const filter = { data: new Float32Array(16), shape: [1, 1, 4, 4] };
+ * await pointwiseConv(input, filter, new Float32Array(4), { context: gpu })
+ *   .catch((err) => console.log(err instanceof DeviceLostError)); // true
+ * ```
+ */
 export class DeviceLostError extends PoseNetError {}
 
-/** A model file (model.json or a weights shard) is missing, malformed or unsupported. */
+/**
+ * A model file (model.json or a weights shard) is missing, malformed or unsupported.
+ *
+ * @example
+ * ```ts
+ * import { loadTfjsGraphModel, ModelLoadError } from "./mod.ts";
+ *
+ * await loadTfjsGraphModel("no/such/model.json")
+ *   .catch((err) => console.log(err instanceof ModelLoadError)); // true
+ * ```
+ */
 export class ModelLoadError extends PoseNetError {}
 
-/** An argument (shape, resolution, stride, image, option) is invalid. */
+/**
+ * An argument (shape, resolution, stride, image, option) is invalid.
+ *
+ * @example
+ * ```ts
+ * import { InvalidInputError, validateInputResolution } from "./mod.ts";
+ *
+ * try {
+ *   validateInputResolution(256, 16); // must be k·16 + 1
+ * } catch (err) {
+ *   console.log(err instanceof InvalidInputError, (err as Error).message);
+ * }
+ * ```
+ */
 export class InvalidInputError extends PoseNetError {}
 
-/** A model or kernel was used after `dispose()`. */
+/**
+ * A model or kernel was used after `dispose()`.
+ *
+ * @example
+ * ```ts
+ * import { DisposedError } from "./errors.ts";
+ *
+ * const err = new DisposedError("PoseNet was disposed");
+ * console.log(err.name); // "DisposedError"
+ * ```
+ */
 export class DisposedError extends PoseNetError {}

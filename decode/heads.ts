@@ -22,7 +22,21 @@
 import { InvalidInputError } from "../errors.ts";
 import { NUM_EDGES, NUM_KEYPOINTS, type Pose } from "./keypoints.ts";
 
-/** The raw outputs of the network for one image, all NHWC float32 with batch 1 squeezed. */
+/**
+ * The raw outputs of the network for one image, all NHWC float32 with batch 1 squeezed.
+ *
+ * @example
+ * ```ts
+ * import { decodeSinglePose, load, type PoseNetHeads } from "../mod.ts";
+ *
+ * const net = await load({ inputResolution: 257 });
+ * const image = { data: new Uint8Array(320 * 240 * 4).fill(128), width: 320, height: 240 };
+ * const heads: PoseNetHeads = await net.predictHeads(image);
+ * console.log(heads.height, heads.width, heads.heatmap.length); // 17 17 4913
+ * const pose = decodeSinglePose(heads); // in network-input pixels (no transform given)
+ * net.dispose();
+ * ```
+ */
 export interface PoseNetHeads {
   /** Heatmap rows. */
   readonly height: number;
@@ -66,6 +80,16 @@ export interface ScoredHeads {
  * How decoded positions map back to the original image: `x_img = x * scaleX - padLeft`, likewise
  * for y, then, when `flipHorizontal` is set, `x_img' = imageWidth - 1 - x_img`. Results are not
  * clamped to the image.
+ *
+ * @example
+ * ```ts
+ * import { applyInputTransform, type InputTransform, inputTransformFor } from "./heads.ts";
+ *
+ * // A 640x480 image fed at 257x257 is padded by 80 rows above and below.
+ * const t: InputTransform = inputTransformFor(640, 480, 257, 257);
+ * const pose = { score: 1, keypoints: [{ part: "nose", score: 1, position: { x: 128, y: 128 } }] };
+ * console.log(applyInputTransform(pose, t).keypoints[0].position); // about { x: 318.8, y: 238.8 }
+ * ```
  */
 export interface InputTransform {
   /** Padded image width divided by the network input width. */

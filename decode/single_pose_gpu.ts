@@ -55,8 +55,60 @@ export interface SinglePoseDecoderConfig {
  * @returns The decoder.
  *
  * @example
- * ```ts ignore
- * const decoder = await createSinglePoseDecoder(gpu, { height: 17, width: 17, outputStride: 16, cellStride: 120, heatmapChannel: 0, offsetChannel: 20 });
+ * ```ts
+ * import { createGpuContext, HEAD_LAYOUT } from "../mod.ts";
+ * import { decodeUniforms } from "../shaders/decode_single_pose.ts";
+ * import {
+ *   createSinglePoseDecoder,
+ *   poseFromDecoded,
+ *   SINGLE_POSE_RESULT_BYTES,
+ * } from "./single_pose_gpu.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const decoder = await createSinglePoseDecoder(gpu, {
+ *   height: 17,
+ *   width: 17,
+ *   outputStride: 16,
+ *   cellStride: HEAD_LAYOUT.channels,
+ *   heatmapChannel: HEAD_LAYOUT.heatmap,
+ *   offsetChannel: HEAD_LAYOUT.offsets,
+ * });
+ * // Fused heads with every logit at -5 except the nose's at cell (y 5, x 7).
+ * const fused = new Float32Array(17 * 17 * HEAD_LAYOUT.channels);
+ * for (let cell = 0; cell < 17 * 17; cell++) {
+ *   fused.fill(-5, cell * HEAD_LAYOUT.channels, cell * HEAD_LAYOUT.channels + 17);
+ * }
+ * fused[(5 * 17 + 7) * HEAD_LAYOUT.channels + HEAD_LAYOUT.heatmap] = 5;
+ * const device = gpu.device;
+ * const heads = device.createBuffer({
+ *   size: fused.byteLength,
+ *   usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+ * });
+ * const frame = device.createBuffer({
+ *   size: 32,
+ *   usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+ * });
+ * const keypoints = device.createBuffer({
+ *   size: SINGLE_POSE_RESULT_BYTES,
+ *   usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+ * });
+ * const readback = device.createBuffer({
+ *   size: SINGLE_POSE_RESULT_BYTES,
+ *   usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+ * });
+ * device.queue.writeBuffer(heads, 0, fused);
+ * const identity = { scaleY: 1, scaleX: 1, padTop: 0, padLeft: 0, imageWidth: 257 };
+ * device.queue.writeBuffer(frame, 0, decodeUniforms({ ...identity, flipHorizontal: false }));
+ * const encoder = device.createCommandEncoder();
+ * const pass = encoder.beginComputePass();
+ * decoder.dispatch(pass, decoder.bind(heads, frame, keypoints));
+ * pass.end();
+ * encoder.copyBufferToBuffer(keypoints, 0, readback, 0, SINGLE_POSE_RESULT_BYTES);
+ * device.queue.submit([encoder.finish()]);
+ * await gpu.guard(readback.mapAsync(GPUMapMode.READ));
+ * const pose = poseFromDecoded(new Float32Array(readback.getMappedRange().slice(0)));
+ * console.log(pose.keypoints[0].position); // { x: 112, y: 80 }: cell (5, 7) × stride 16
+ * gpu.destroy();
  * ```
  */
 export async function createSinglePoseDecoder(

@@ -11,10 +11,60 @@ import type { GpuContext } from "./gpu_context.ts";
 import { packedByteLength } from "./layout.ts";
 import { WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
 
-/** Height, width and channels of a batch-1 NHWC tensor. */
+/**
+ * Height, width and channels of a batch-1 NHWC tensor.
+ *
+ * @example
+ * ```ts
+ * import type { Hwc } from "./compute_kernel.ts";
+ * const heads: Hwc = [17, 17, 120];
+ * ```
+ */
 export type Hwc = readonly [height: number, width: number, channels: number];
 
-/** One layer's kernel, ready to be bound to buffers and dispatched. */
+/**
+ * One layer's kernel, ready to be bound to buffers and dispatched.
+ *
+ * @example Bind to your own buffers and dispatch
+ * ```ts
+ * import {
+ *   createGpuContext,
+ *   createPointwiseConvKernel,
+ *   packChannels,
+ *   packedByteLength,
+ *   unpackChannels,
+ * } from "../mod.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const [h, w, cin, cout] = [4, 4, 8, 8];
+ * const kernel = await createPointwiseConvKernel(
+ *   gpu,
+ *   { height: h, width: w, inChannels: cin, outChannels: cout, relu6: true },
+ *   new Float32Array(cin * cout).fill(0.125),
+ *   new Float32Array(cout),
+ * );
+ * const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+ * const input = gpu.device.createBuffer({ size: packedByteLength(h, w, cin), usage });
+ * const output = gpu.device.createBuffer({ size: packedByteLength(h, w, cout), usage });
+ * const readback = gpu.device.createBuffer({
+ *   size: output.size,
+ *   usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+ * });
+ * gpu.device.queue.writeBuffer(input, 0, packChannels(new Float32Array(h * w * cin).fill(1), h * w, cin));
+ *
+ * const encoder = gpu.device.createCommandEncoder();
+ * const pass = encoder.beginComputePass();
+ * kernel.dispatch(pass, kernel.bind(input, output)); // any number of layers can share one pass
+ * pass.end();
+ * encoder.copyBufferToBuffer(output, 0, readback, 0, output.size);
+ * gpu.device.queue.submit([encoder.finish()]);
+ * await gpu.guard(readback.mapAsync(GPUMapMode.READ));
+ * const out = unpackChannels(new Float32Array(readback.getMappedRange().slice(0)), h * w, cout);
+ * console.log(out[0], kernel.flops); // 1 (8 inputs of 1 × 0.125) 2048
+ * kernel.dispose();
+ * gpu.destroy();
+ * ```
+ */
 export interface GpuKernel {
   /** A readable name, e.g. `pointwise 33x33 384→384 relu6`. */
   readonly label: string;
@@ -46,7 +96,42 @@ export interface GpuKernel {
   dispose(): void;
 }
 
-/** What a kernel family hands {@linkcode createGpuKernel}. */
+/**
+ * What a kernel family hands {@linkcode createGpuKernel}.
+ *
+ * @example A kernel family of one's own
+ * ```ts
+ * import { createGpuContext, createGpuKernel, type GpuKernelSource } from "../mod.ts";
+ * import { runKernelOnce } from "./run_kernel.ts";
+ * import { entryPoint } from "../shaders/wgsl_common.ts";
+ *
+ * // A toy family: out = in · weights[0] + bias[0] per vec4 (filter and bias are 4 floats each).
+ * const [h, w, c] = [2, 3, 4];
+ * const source: GpuKernelSource = {
+ *   label: "scale",
+ *   wgsl: `@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
+ * @group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
+ * @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
+ * @group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+ * ${entryPoint(h * w)}
+ *   output[index] = input[index] * weights[0] + bias[0];
+ * }`,
+ *   invocations: h * w,
+ *   filter: new Float32Array([2, 2, 2, 2]),
+ *   bias: new Float32Array([0, 0, 0, 1]),
+ *   inputShape: [h, w, c],
+ *   outputShape: [h, w, c],
+ *   flops: 2 * h * w * c,
+ *   weightElements: 8,
+ * };
+ * const gpu = await createGpuContext();
+ * const kernel = await createGpuKernel(gpu, source);
+ * const out = await runKernelOnce(gpu, kernel, new Float32Array(h * w * c).fill(1));
+ * console.log(out.slice(0, 4)); // [2, 2, 2, 3]
+ * kernel.dispose();
+ * gpu.destroy();
+ * ```
+ */
 export interface GpuKernelSource {
   /** Readable name. */
   readonly label: string;
@@ -82,8 +167,22 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
  * @throws {Error} With the compiler's message when the WGSL is invalid.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { computePipeline, createGpuContext } from "../mod.ts";
+ * import { pointwiseConvShader } from "../shaders/pointwise_conv.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const wgsl = pointwiseConvShader({
+ *   pixels: 289,
+ *   inSlots: 96,
+ *   outSlots: 96,
+ *   relu6: true,
+ *   tilePixels: 8,
+ *   tileSlots: 4,
+ * });
  * const pipeline = await computePipeline(gpu, wgsl, "pointwise");
+ * console.log(pipeline === await computePipeline(gpu, wgsl, "pointwise")); // true: cached
+ * gpu.destroy();
  * ```
  */
 export async function computePipeline(
@@ -146,8 +245,14 @@ export function workgroupGrid(invocations: number, maxPerDimension: number): [nu
  * @returns The buffer (`STORAGE | COPY_DST`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { createGpuContext, uploadStorage } from "../mod.ts";
+ *
+ * const gpu = await createGpuContext();
  * const buffer = uploadStorage(gpu, new Float32Array([1, 2, 3, 4]), "bias");
+ * console.log(buffer.size); // 16
+ * buffer.destroy();
+ * gpu.destroy();
  * ```
  */
 export function uploadStorage(
@@ -173,8 +278,36 @@ export function uploadStorage(
  * @throws {InvalidInputError} When a tensor is larger than the device can bind.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { createGpuContext, createGpuKernel, type GpuKernelSource } from "../mod.ts";
+ * import { runKernelOnce } from "./run_kernel.ts";
+ * import { entryPoint } from "../shaders/wgsl_common.ts";
+ *
+ * // A toy family: out = in · weights[0] + bias[0] per vec4 (filter and bias are 4 floats each).
+ * const [h, w, c] = [2, 3, 4];
+ * const source: GpuKernelSource = {
+ *   label: "scale",
+ *   wgsl: `@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
+ * @group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
+ * @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
+ * @group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+ * ${entryPoint(h * w)}
+ *   output[index] = input[index] * weights[0] + bias[0];
+ * }`,
+ *   invocations: h * w,
+ *   filter: new Float32Array([2, 2, 2, 2]),
+ *   bias: new Float32Array([0, 0, 0, 1]),
+ *   inputShape: [h, w, c],
+ *   outputShape: [h, w, c],
+ *   flops: 2 * h * w * c,
+ *   weightElements: 8,
+ * };
+ * const gpu = await createGpuContext();
  * const kernel = await createGpuKernel(gpu, source);
+ * const out = await runKernelOnce(gpu, kernel, new Float32Array(h * w * c).fill(1));
+ * console.log(out.slice(0, 4)); // [2, 2, 2, 3]
+ * kernel.dispose();
+ * gpu.destroy();
  * ```
  */
 export async function createGpuKernel(

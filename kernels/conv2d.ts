@@ -15,7 +15,26 @@ import { runKernelOnce } from "./run_kernel.ts";
 import { variantTiling } from "./kernel_variants.ts";
 import { samePadding } from "./same_padding.ts";
 
-/** Shape and options of a conv2d layer. */
+/**
+ * Shape and options of a conv2d layer.
+ *
+ * @example
+ * ```ts
+ * import type { Conv2dSpec } from "./conv2d.ts";
+ *
+ * // MobileNetV1's first layer at input resolution 257.
+ * const conv0: Conv2dSpec = {
+ *   height: 257,
+ *   width: 257,
+ *   inChannels: 3,
+ *   outChannels: 24,
+ *   kernelHeight: 3,
+ *   kernelWidth: 3,
+ *   stride: 2,
+ *   relu6: true,
+ * };
+ * ```
+ */
 export interface Conv2dSpec {
   /** Input rows. */
   readonly height: number;
@@ -52,8 +71,31 @@ export interface Conv2dSpec {
  * @throws {InvalidInputError} On a bad shape or weight length.
  *
  * @example
- * ```ts ignore
- * const kernel = await createConv2dKernel(gpu, { height: 257, width: 257, inChannels: 3, outChannels: 24, kernelHeight: 3, kernelWidth: 3, stride: 2, relu6: true }, filter, bias);
+ * ```ts
+ * import { createConv2dKernel, createGpuContext } from "../mod.ts";
+ * import { runKernelOnce } from "./run_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const kernel = await createConv2dKernel(
+ *   gpu,
+ *   {
+ *     height: 257,
+ *     width: 257,
+ *     inChannels: 3,
+ *     outChannels: 24,
+ *     kernelHeight: 3,
+ *     kernelWidth: 3,
+ *     stride: 2,
+ *     relu6: true,
+ *   },
+ *   new Float32Array(3 * 3 * 3 * 24).fill(0.1), // [kh, kw, cin, cout]
+ *   new Float32Array(24),
+ * );
+ * console.log(kernel.outputShape); // [129, 129, 24]
+ * const out = await runKernelOnce(gpu, kernel, new Float32Array(257 * 257 * 3).fill(1));
+ * console.log(out[129 * 24 + 24].toFixed(4)); // "2.7000": an interior pixel sums 27 inputs × 0.1
+ * kernel.dispose();
+ * gpu.destroy();
  * ```
  */
 export async function createConv2dKernel(
@@ -117,7 +159,23 @@ export async function createConv2dKernel(
   });
 }
 
-/** Options of {@linkcode conv2d}. */
+/**
+ * Options of {@linkcode conv2d}.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, type Conv2dOptions } from "../mod.ts";
+ *
+ * const options: Conv2dOptions = { stride: 1, dilation: 2, relu6: false, variant: "simple" };
+ * const out = await conv2d(
+ *   { data: new Float32Array(5 * 5 * 2).fill(1), shape: [1, 5, 5, 2] },
+ *   { data: new Float32Array(3 * 3 * 2 * 4).fill(1), shape: [3, 3, 2, 4] },
+ *   new Float32Array(4),
+ *   options,
+ * );
+ * console.log(out.shape); // [1, 5, 5, 4]
+ * ```
+ */
 export interface Conv2dOptions {
   /** Stride, both axes (default 1). */
   readonly stride?: number;

@@ -14,7 +14,17 @@ import { runKernelOnce } from "./run_kernel.ts";
 import { variantTiling } from "./kernel_variants.ts";
 import { samePadding } from "./same_padding.ts";
 
-/** Shape and options of a depthwise conv layer. */
+/**
+ * Shape and options of a depthwise conv layer.
+ *
+ * @example
+ * ```ts
+ * import type { DepthwiseConvSpec } from "./depthwise_conv.ts";
+ *
+ * // The last depthwise layer of MobileNetV1 0.75 at output stride 8 and resolution 257.
+ * const atrous: DepthwiseConvSpec = { height: 33, width: 33, channels: 768, dilation: 4, relu6: true };
+ * ```
+ */
 export interface DepthwiseConvSpec {
   /** Input rows. */
   readonly height: number;
@@ -47,8 +57,21 @@ export interface DepthwiseConvSpec {
  * @throws {InvalidInputError} On a bad shape or weight length.
  *
  * @example
- * ```ts ignore
- * const kernel = await createDepthwiseConvKernel(gpu, { height: 33, width: 33, channels: 384, dilation: 2, relu6: true }, filter, bias);
+ * ```ts
+ * import { createDepthwiseConvKernel, createGpuContext } from "../mod.ts";
+ * import { runKernelOnce } from "./run_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const kernel = await createDepthwiseConvKernel(
+ *   gpu,
+ *   { height: 33, width: 33, channels: 384, dilation: 2, relu6: true },
+ *   new Float32Array(3 * 3 * 384).fill(1), // [kh, kw, c, 1]
+ *   new Float32Array(384),
+ * );
+ * const out = await runKernelOnce(gpu, kernel, new Float32Array(33 * 33 * 384).fill(0.5));
+ * console.log(out[(16 * 33 + 16) * 384]); // 4.5: nine taps of 0.5, 2 pixels apart
+ * kernel.dispose();
+ * gpu.destroy();
  * ```
  */
 export async function createDepthwiseConvKernel(
@@ -104,7 +127,23 @@ export async function createDepthwiseConvKernel(
   });
 }
 
-/** Options of {@linkcode depthwiseConv}. */
+/**
+ * Options of {@linkcode depthwiseConv}.
+ *
+ * @example
+ * ```ts
+ * import { depthwiseConv, type DepthwiseConvOptions } from "../mod.ts";
+ *
+ * const options: DepthwiseConvOptions = { stride: 2, relu6: true };
+ * const out = await depthwiseConv(
+ *   { data: new Float32Array(7 * 7 * 4).fill(1), shape: [1, 7, 7, 4] },
+ *   { data: new Float32Array(3 * 3 * 4).fill(1), shape: [3, 3, 4, 1] },
+ *   new Float32Array(4),
+ *   options,
+ * );
+ * console.log(out.shape, out.data[(1 * 4 + 1) * 4]); // [1, 4, 4, 4] 6 (9, clamped by ReLU6)
+ * ```
+ */
 export interface DepthwiseConvOptions {
   /** Stride, both axes (default 1). */
   readonly stride?: number;

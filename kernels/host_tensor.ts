@@ -6,7 +6,17 @@
 
 import { InvalidInputError } from "../errors.ts";
 
-/** A dense float32 tensor on the host, row-major (NHWC for images, TF layout for filters). */
+/**
+ * A dense float32 tensor on the host, row-major (NHWC for images, TF layout for filters).
+ *
+ * @example
+ * ```ts
+ * import type { HostTensor } from "./host_tensor.ts";
+ *
+ * // A 2x3 RGB image, batch 1: NHWC [1, 2, 3, 3].
+ * const image: HostTensor = { data: new Float32Array(2 * 3 * 3), shape: [1, 2, 3, 3] };
+ * ```
+ */
 export interface HostTensor {
   /** Values, row-major. */
   readonly data: Float32Array;

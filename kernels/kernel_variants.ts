@@ -12,10 +12,30 @@
 
 import { InvalidInputError } from "../errors.ts";
 
-/** Kernel families that have variants. */
+/**
+ * Kernel families that have variants.
+ *
+ * @example
+ * ```ts
+ * import { KERNEL_VARIANTS, type KernelFamily } from "./kernel_variants.ts";
+ *
+ * const families = Object.keys(KERNEL_VARIANTS) as KernelFamily[];
+ * console.log(families); // ["pointwise", "depthwise", "conv2d"]
+ * ```
+ */
 export type KernelFamily = "conv2d" | "depthwise" | "pointwise";
 
-/** Tile parameters of a variant (the subset its family reads). */
+/**
+ * Tile parameters of a variant (the subset its family reads).
+ *
+ * @example
+ * ```ts
+ * import type { KernelTiling } from "./kernel_variants.ts";
+ *
+ * // What a new pointwise variant with a 4-pixel × 8-slot register tile would declare.
+ * const wide: KernelTiling = { tilePixels: 4, tileSlots: 8 };
+ * ```
+ */
 export interface KernelTiling {
   /** Pixels per invocation (pointwise). */
   readonly tilePixels?: number;
@@ -25,7 +45,18 @@ export interface KernelTiling {
   readonly tileX?: number;
 }
 
-/** The variants of each family, by name. */
+/**
+ * The variants of each family, by name.
+ *
+ * @example
+ * ```ts
+ * import { KERNEL_VARIANTS } from "./kernel_variants.ts";
+ *
+ * for (const [family, variants] of Object.entries(KERNEL_VARIANTS)) {
+ *   console.log(family, Object.keys(variants).join(", ")); // e.g. pointwise tiled, small, simple
+ * }
+ * ```
+ */
 export const KERNEL_VARIANTS: Readonly<
   Record<KernelFamily, Readonly<Record<string, KernelTiling>>>
 > = Object
@@ -45,7 +76,20 @@ export const KERNEL_VARIANTS: Readonly<
     }),
   });
 
-/** A choice of variant per family; unnamed families use `tiled`. */
+/**
+ * A choice of variant per family; unnamed families use `tiled`.
+ *
+ * @example
+ * ```ts
+ * import { load } from "../mod.ts";
+ * import type { KernelVariantChoice } from "./kernel_variants.ts";
+ *
+ * // The whole network with textbook pointwise kernels (depthwise and conv2d stay `tiled`).
+ * const variants: KernelVariantChoice = { pointwise: "simple" };
+ * const net = await load({ inputResolution: 257, variants });
+ * net.dispose();
+ * ```
+ */
 export type KernelVariantChoice = Partial<Record<KernelFamily, string>>;
 
 /**

@@ -13,7 +13,25 @@ import { channelSlots } from "./layout.ts";
 import { runKernelOnce } from "./run_kernel.ts";
 import { variantTiling } from "./kernel_variants.ts";
 
-/** Shape and options of a pointwise conv layer. */
+/**
+ * Shape and options of a pointwise conv layer.
+ *
+ * @example
+ * ```ts
+ * import type { PointwiseConvSpec } from "./pointwise_conv.ts";
+ *
+ * // The fused heads GEMM at resolution 257, stride 16, with the `small` variant's tile.
+ * const heads: PointwiseConvSpec = {
+ *   height: 17,
+ *   width: 17,
+ *   inChannels: 384,
+ *   outChannels: 120,
+ *   relu6: false,
+ *   tilePixels: 4,
+ *   tileSlots: 2,
+ * };
+ * ```
+ */
 export interface PointwiseConvSpec {
   /** Input rows. */
   readonly height: number;
@@ -42,8 +60,28 @@ export interface PointwiseConvSpec {
  * @throws {InvalidInputError} On a bad shape or weight length.
  *
  * @example
- * ```ts ignore
- * const kernel = await createPointwiseConvKernel(gpu, { height: 17, width: 17, inChannels: 384, outChannels: 17, relu6: false }, filter, bias);
+ * ```ts
+ * import { createGpuContext, createPointwiseConvKernel, variantTiling } from "../mod.ts";
+ * import { runKernelOnce } from "./run_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const kernel = await createPointwiseConvKernel(
+ *   gpu,
+ *   {
+ *     height: 17,
+ *     width: 17,
+ *     inChannels: 384,
+ *     outChannels: 17,
+ *     relu6: false,
+ *     ...variantTiling("pointwise", { pointwise: "simple" }),
+ *   },
+ *   new Float32Array(384 * 17).fill(1 / 384), // [1, 1, cin, cout]
+ *   new Float32Array(17).fill(1),
+ * );
+ * const out = await runKernelOnce(gpu, kernel, new Float32Array(17 * 17 * 384).fill(2));
+ * console.log(out[0].toFixed(4)); // "3.0000"
+ * kernel.dispose();
+ * gpu.destroy();
  * ```
  */
 export async function createPointwiseConvKernel(
@@ -84,7 +122,25 @@ export async function createPointwiseConvKernel(
   });
 }
 
-/** Options of {@linkcode pointwiseConv}. */
+/**
+ * Options of {@linkcode pointwiseConv}.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext, pointwiseConv, type PointwiseConvOptions } from "../mod.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const options: PointwiseConvOptions = { relu6: true, context: gpu, variant: "small" };
+ * const out = await pointwiseConv(
+ *   { data: new Float32Array([1, 2]), shape: [1, 1, 1, 2] },
+ *   { data: new Float32Array([4, 0, 4, 0]), shape: [1, 1, 2, 2] },
+ *   new Float32Array(2),
+ *   options,
+ * );
+ * console.log(out.data); // [6, 0]: 12 clamped by ReLU6
+ * gpu.destroy();
+ * ```
+ */
 export interface PointwiseConvOptions {
   /** Clamp outputs to [0, 6] (default false). */
   readonly relu6?: boolean;

@@ -47,8 +47,14 @@ export interface PreprocessKernel {
  * @returns The pass.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { createGpuContext } from "../mod.ts";
+ * import { createPreprocessKernel } from "./preprocess_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
  * const preprocess = await createPreprocessKernel(gpu, 257, 257);
+ * console.log(preprocess.outHeight, preprocess.outWidth); // 257 257
+ * gpu.destroy();
  * ```
  */
 export async function createPreprocessKernel(
@@ -94,8 +100,25 @@ export async function createPreprocessKernel(
  * @returns The normalised network input.
  *
  * @example
- * ```ts ignore
- * const input = await runPreprocessOnce(gpu, kernel, { bytes, width, height, channels: 4, padTop: 0, padLeft: 80, paddedHeight: 480, paddedWidth: 480 });
+ * ```ts
+ * import { createGpuContext } from "../mod.ts";
+ * import { createPreprocessKernel, runPreprocessOnce } from "./preprocess_kernel.ts";
+ *
+ * // A white 8x6 RGBA image, padded to 8x8 (a row of zeros above and below) and resized to 9x9.
+ * const gpu = await createGpuContext();
+ * const kernel = await createPreprocessKernel(gpu, 9, 9);
+ * const input = await runPreprocessOnce(gpu, kernel, {
+ *   bytes: new Uint8Array(8 * 6 * 4).fill(255),
+ *   imageWidth: 8,
+ *   imageHeight: 6,
+ *   channels: 4,
+ *   padTop: 1,
+ *   padLeft: 0,
+ *   paddedHeight: 8,
+ *   paddedWidth: 8,
+ * });
+ * console.log(input[0], input[(4 * 9 + 4) * 3]); // -1 (padding) 1 (white)
+ * gpu.destroy();
  * ```
  */
 export async function runPreprocessOnce(

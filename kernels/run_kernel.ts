@@ -19,8 +19,20 @@ import { packChannels, packedByteLength, unpackChannels } from "./layout.ts";
  * @throws {DeviceLostError} If the device is lost before the result arrives.
  *
  * @example
- * ```ts ignore
- * const out = await runKernelOnce(gpu, kernel, input);
+ * ```ts
+ * import { createGpuContext, createPointwiseConvKernel } from "../mod.ts";
+ * import { runKernelOnce } from "./run_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const kernel = await createPointwiseConvKernel(
+ *   gpu,
+ *   { height: 1, width: 2, inChannels: 1, outChannels: 1, relu6: false },
+ *   new Float32Array([3]),
+ *   new Float32Array([1]),
+ * );
+ * console.log(await runKernelOnce(gpu, kernel, new Float32Array([1, 2]))); // [4, 7]
+ * kernel.dispose();
+ * gpu.destroy();
  * ```
  */
 export async function runKernelOnce(

@@ -4,7 +4,17 @@
  * @module
  */
 
-/** Output size and padding of one spatial axis. */
+/**
+ * Output size and padding of one spatial axis.
+ *
+ * @example
+ * ```ts
+ * import { type SamePadding, samePadding } from "./same_padding.ts";
+ *
+ * const { outSize, before, after }: SamePadding = samePadding(33, 3, 1, 4); // 3x3, dilation 4
+ * console.log(outSize, before, after); // 33 4 4
+ * ```
+ */
 export interface SamePadding {
   /** Output size, `ceil(inSize / stride)`. */
   readonly outSize: number;

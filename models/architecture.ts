@@ -27,7 +27,20 @@
 
 import { InvalidInputError, ModelLoadError } from "../errors.ts";
 
-/** An output stride PoseNet MobileNetV1 supports. */
+/**
+ * An output stride PoseNet MobileNetV1 supports.
+ *
+ * @example
+ * ```ts
+ * import { load } from "../mod.ts";
+ * import type { OutputStride } from "./architecture.ts";
+ *
+ * // Finer heatmaps (stride 8) cost more; coarser ones (32) are faster.
+ * const outputStride: OutputStride = 8;
+ * const net = await load({ outputStride, inputResolution: 257 }); // a 33x33 heatmap
+ * net.dispose();
+ * ```
+ */
 export type OutputStride = 8 | 16 | 32;
 
 /** The output strides MobileNetV1 PoseNet supports, ascending. */
@@ -54,7 +67,18 @@ export const MOBILENET_V1_NOMINAL_STRIDES: readonly number[] = Object.freeze([
   1,
 ]);
 
-/** Stride and dilation one layer runs with. */
+/**
+ * Stride and dilation one layer runs with.
+ *
+ * @example
+ * ```ts
+ * import { type LayerSchedule, resolveLayerSchedule } from "./architecture.ts";
+ *
+ * const recorded = [2, 1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1];
+ * const last: LayerSchedule = resolveLayerSchedule(recorded, 8).at(-1)!;
+ * console.log(last); // { stride: 1, dilation: 4 }
+ * ```
+ */
 export interface LayerSchedule {
   /** Stride, same in y and x. */
   readonly stride: number;
@@ -62,7 +86,17 @@ export interface LayerSchedule {
   readonly dilation: number;
 }
 
-/** A validated input resolution and the heatmap it gives. */
+/**
+ * A validated input resolution and the heatmap it gives.
+ *
+ * @example
+ * ```ts
+ * import { validateInputResolution, type ValidInputResolution } from "./architecture.ts";
+ *
+ * const r: ValidInputResolution = validateInputResolution(513, 32);
+ * console.log(r.heatmapHeight, r.heatmapWidth); // 17 17
+ * ```
+ */
 export interface ValidInputResolution {
   /** Input height R_h in pixels, with (R_h - 1) % stride === 0. */
   readonly height: number;

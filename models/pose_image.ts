@@ -6,7 +6,23 @@
 
 import { InvalidInputError } from "../errors.ts";
 
-/** An RGBA or RGB image in row-major bytes, like `ImageData`. */
+/**
+ * An RGBA or RGB image in row-major bytes, like `ImageData`.
+ *
+ * @example
+ * ```ts
+ * import { load, type PoseImage } from "../mod.ts";
+ * import { readImageFile } from "../cli/read_image.ts";
+ *
+ * const image: PoseImage = await readImageFile("tests/fixtures/photos/single_portrait.jpg");
+ * const rgb: PoseImage = { data: new Uint8Array(64 * 48 * 3), width: 64, height: 48 };
+ * const net = await load();
+ * const { keypoints } = await net.estimateSinglePose(image);
+ * console.log(keypoints[0].part, keypoints[0].score > 0.9); // "nose" true
+ * await net.estimateSinglePose(rgb);
+ * net.dispose();
+ * ```
+ */
 export interface PoseImage {
   /** `width · height · 4` (RGBA) or `width · height · 3` (RGB) bytes. */
   readonly data: Uint8Array | Uint8ClampedArray;

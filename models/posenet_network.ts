@@ -25,6 +25,17 @@ import { type KernelVariantChoice, variantTiling } from "../kernels/kernel_varia
 /**
  * Where each head sits in the fused heads tensor. Each head is padded to a multiple of 4 channels
  * so it starts on a `vec4` boundary: heatmap 17 → 20, offsets 34 → 36, displacements 32 each.
+ *
+ * @example
+ * ```ts
+ * import { HEAD_LAYOUT } from "./posenet_network.ts";
+ *
+ * // The x offset of part k at cell (y, x) of a 17x17 fused heads tensor.
+ * function offsetX(fused: Float32Array, y: number, x: number, k: number): number {
+ *   return fused[(y * 17 + x) * HEAD_LAYOUT.channels + HEAD_LAYOUT.offsets + 17 + k];
+ * }
+ * console.log(offsetX(new Float32Array(17 * 17 * HEAD_LAYOUT.channels), 0, 0, 0)); // 0
+ * ```
  */
 export const HEAD_LAYOUT: {
   readonly heatmap: number;
@@ -52,7 +63,37 @@ export interface NetworkConfig {
   readonly variants?: KernelVariantChoice;
 }
 
-/** The GPU buffers one frame runs through; make one set per frame in flight. */
+/**
+ * The GPU buffers one frame runs through; make one set per frame in flight.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext, fetchDefaultWeights, loadTfjsGraphModel } from "../mod.ts";
+ * import { createPoseNetNetwork } from "./posenet_network.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const weights = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * const network = await createPoseNetNetwork(gpu, weights, {
+ *   inputHeight: 257,
+ *   inputWidth: 257,
+ *   outputStride: 16,
+ * });
+ *
+ * // Two frames in flight, each with its own buffers.
+ * const frames = [network.createBuffers(), network.createBuffers()];
+ * const encoder = gpu.device.createCommandEncoder();
+ * for (const buffers of frames) {
+ *   const pass = encoder.beginComputePass();
+ *   network.encode(pass, buffers);
+ *   pass.end();
+ * }
+ * gpu.device.queue.submit([encoder.finish()]);
+ * await gpu.guard(gpu.device.queue.onSubmittedWorkDone());
+ * for (const buffers of frames) buffers.destroy();
+ * network.dispose();
+ * gpu.destroy();
+ * ```
+ */
 export interface NetworkBuffers {
   /** Network input, NHWC4 (r, g, b, 0). */
   readonly input: GPUBuffer;
@@ -62,7 +103,28 @@ export interface NetworkBuffers {
   destroy(): void;
 }
 
-/** A built network. */
+/**
+ * A built network.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext, fetchDefaultWeights, loadTfjsGraphModel } from "../mod.ts";
+ * import { createPoseNetNetwork } from "./posenet_network.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const weights = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * const network = await createPoseNetNetwork(gpu, weights, {
+ *   inputHeight: 257,
+ *   inputWidth: 257,
+ *   outputStride: 16,
+ * });
+ *
+ * console.log(network.layers.length, network.heatmapHeight, network.headsBytes); // 28 17 138720
+ * for (const layer of network.layers.slice(0, 3)) console.log(layer.label, layer.flops);
+ * network.dispose();
+ * gpu.destroy();
+ * ```
+ */
 export interface PoseNetNetwork {
   /** Input rows. */
   readonly inputHeight: number;
@@ -101,8 +163,21 @@ export interface PoseNetNetwork {
  * @throws {InvalidInputError} On an invalid resolution or stride, or a size the device cannot hold.
  *
  * @example
- * ```ts ignore
- * const network = await createPoseNetNetwork(gpu, weights, { inputHeight: 257, inputWidth: 257, outputStride: 16 });
+ * ```ts
+ * import { createGpuContext, fetchDefaultWeights, loadTfjsGraphModel } from "../mod.ts";
+ * import { createPoseNetNetwork } from "./posenet_network.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const weights = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * const network = await createPoseNetNetwork(gpu, weights, {
+ *   inputHeight: 257,
+ *   inputWidth: 257,
+ *   outputStride: 16,
+ * });
+ *
+ * console.log(network.heatmapHeight, network.heatmapWidth); // 17 17
+ * network.dispose();
+ * gpu.destroy();
  * ```
  */
 export async function createPoseNetNetwork(
@@ -346,8 +421,23 @@ export function splitHeads(
  * @returns The four heads.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { createGpuContext, fetchDefaultWeights, loadTfjsGraphModel } from "../mod.ts";
+ * import { createPoseNetNetwork, runNetworkOnce } from "./posenet_network.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const weights = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * const network = await createPoseNetNetwork(gpu, weights, {
+ *   inputHeight: 257,
+ *   inputWidth: 257,
+ *   outputStride: 16,
+ * });
+ *
+ * const input = new Float32Array(257 * 257 * 3); // already normalised to [-1, 1]: a grey image
  * const heads = await runNetworkOnce(gpu, network, input);
+ * console.log(heads.heatmap.length, heads.offsets.length); // 4913 9826
+ * network.dispose();
+ * gpu.destroy();
  * ```
  */
 export async function runNetworkOnce(

@@ -5,10 +5,29 @@
  * @module
  */
 
-/** Which kernel a layer runs on. */
+/**
+ * Which kernel a layer runs on.
+ *
+ * @example
+ * ```ts
+ * import type { ConvLayerKind } from "./posenet_weights.ts";
+ * const kinds: ConvLayerKind[] = ["conv2d", "depthwise", "pointwise"];
+ * ```
+ */
 export type ConvLayerKind = "conv2d" | "depthwise" | "pointwise";
 
-/** One convolution layer with its bias, as recorded in the weights file. */
+/**
+ * One convolution layer with its bias, as recorded in the weights file.
+ *
+ * @example
+ * ```ts
+ * import { fetchDefaultWeights, loadTfjsGraphModel } from "../mod.ts";
+ *
+ * const { conv0 } = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * console.log(conv0.kind, conv0.kernelHeight, conv0.inChannels, conv0.outChannels, conv0.stride);
+ * // "conv2d" 3 3 24 2
+ * ```
+ */
 export interface ConvLayerWeights {
   /** Node name in the source graph, e.g. `MobilenetV1/Conv2d_1_depthwise/Relu6`. */
   readonly name: string;
@@ -36,7 +55,19 @@ export interface ConvLayerWeights {
   readonly bias: Float32Array;
 }
 
-/** One MobileNetV1 block: depthwise 3x3 then pointwise 1x1. */
+/**
+ * One MobileNetV1 block: depthwise 3x3 then pointwise 1x1.
+ *
+ * @example
+ * ```ts
+ * import { fetchDefaultWeights, loadTfjsGraphModel } from "../mod.ts";
+ *
+ * const { blocks } = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * for (const { depthwise, pointwise } of blocks) {
+ *   console.log(depthwise.stride, `${pointwise.inChannels}→${pointwise.outChannels}`);
+ * }
+ * ```
+ */
 export interface MobileNetBlockWeights {
   /** The depthwise 3x3 layer. */
   readonly depthwise: ConvLayerWeights;
@@ -44,7 +75,17 @@ export interface MobileNetBlockWeights {
   readonly pointwise: ConvLayerWeights;
 }
 
-/** The four PoseNet output heads (1x1 convs with bias, no activation). */
+/**
+ * The four PoseNet output heads (1x1 convs with bias, no activation).
+ *
+ * @example
+ * ```ts
+ * import { fetchDefaultWeights, loadTfjsGraphModel } from "../mod.ts";
+ *
+ * const { heads } = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * console.log(heads.heatmap.outChannels, heads.offsets.outChannels); // 17 34
+ * ```
+ */
 export interface PoseNetHeadWeights {
   /** `heatmap_2`: 17 channels. */
   readonly heatmap: ConvLayerWeights;
@@ -56,7 +97,22 @@ export interface PoseNetHeadWeights {
   readonly displacementBwd: ConvLayerWeights;
 }
 
-/** A whole PoseNet MobileNetV1 network. */
+/**
+ * A whole PoseNet MobileNetV1 network.
+ *
+ * @example
+ * ```ts
+ * import { fetchDefaultWeights, load, loadTfjsGraphModel } from "../mod.ts";
+ *
+ * // Load the weights once, then build models at two resolutions from them.
+ * const weights = await loadTfjsGraphModel(await fetchDefaultWeights());
+ * console.log(weights.blocks.length, weights.nativeOutputStride); // 13 16
+ * const small = await load({ weights, inputResolution: 257 });
+ * const large = await load({ weights, inputResolution: 513 });
+ * small.dispose();
+ * large.dispose();
+ * ```
+ */
 export interface PoseNetWeights {
   /** The first 3x3 conv, 3 input channels. */
   readonly conv0: ConvLayerWeights;

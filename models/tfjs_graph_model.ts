@@ -36,7 +36,27 @@ export type {
   PoseNetWeights,
 } from "./posenet_weights.ts";
 
-/** Options for {@linkcode loadTfjsGraphModel}. */
+/**
+ * Options for {@linkcode loadTfjsGraphModel}.
+ *
+ * @example
+ * ```ts
+ * import { basename, dirname, join } from "node:path";
+ * import { fetchDefaultWeights } from "./default_weights.ts";
+ * import { type LoadTfjsGraphModelOptions, loadTfjsGraphModel } from "./tfjs_graph_model.ts";
+ *
+ * // A fetch that adds credentials, or (here) serves the files from a local mirror.
+ * const mirror = dirname(await fetchDefaultWeights());
+ * const options: LoadTfjsGraphModelOptions = {
+ *   fetch: async (input) => {
+ *     const name = basename(new URL(input instanceof Request ? input.url : input).pathname);
+ *     return new Response(await Deno.readFile(join(mirror, name)));
+ *   },
+ * };
+ * const weights = await loadTfjsGraphModel("https://models.example/posenet/posenet.json", options);
+ * console.log(weights.blocks.length); // 13
+ * ```
+ */
 export interface LoadTfjsGraphModelOptions {
   /** `fetch` used for http(s) sources; defaults to `globalThis.fetch`. */
   readonly fetch?: typeof fetch;
@@ -79,9 +99,12 @@ const SUPPORTED_OPS = new Set([
  *   unsupported, the graph is not PoseNet MobileNetV1, or a weight is NaN/Inf.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
+ * import { fetchDefaultWeights } from "./default_weights.ts";
  * import { loadTfjsGraphModel } from "./tfjs_graph_model.ts";
- * const weights = await loadTfjsGraphModel("models/posenet.json");
+ *
+ * const modelJson = await fetchDefaultWeights(); // a path; a file: or https: URL works as well
+ * const weights = await loadTfjsGraphModel(modelJson);
  * console.log(weights.nativeOutputStride); // 16
  * ```
  */
@@ -129,10 +152,16 @@ export async function loadTfjsGraphModel(
  * @throws {ModelLoadError} For any malformed, unsupported or inconsistent input; nothing else.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
+ * import { dirname, join } from "node:path";
+ * import { fetchDefaultWeights } from "./default_weights.ts";
  * import { parseTfjsGraphModel } from "./tfjs_graph_model.ts";
- * const json = JSON.parse(await Deno.readTextFile("posenet.json"));
- * const weights = parseTfjsGraphModel(json, [await Deno.readFile("posenet.bin")]);
+ *
+ * const modelJson = await fetchDefaultWeights();
+ * const json = JSON.parse(await Deno.readTextFile(modelJson));
+ * const weights = parseTfjsGraphModel(json, [
+ *   await Deno.readFile(join(dirname(modelJson), "posenet.bin")),
+ * ]);
  * console.log(weights.heads.heatmap.outChannels); // 17
  * ```
  */
@@ -158,9 +187,10 @@ export function parseTfjsGraphModel(
  * @throws {ModelLoadError} When the manifest is missing or malformed.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
+ * import { fetchDefaultWeights } from "./default_weights.ts";
  * import { tfjsShardPaths } from "./tfjs_graph_model.ts";
- * console.log(tfjsShardPaths(await Deno.readTextFile("posenet.json"))); // ["posenet.bin"]
+ * console.log(tfjsShardPaths(await Deno.readTextFile(await fetchDefaultWeights()))); // ["posenet.bin"]
  * ```
  */
 export function tfjsShardPaths(modelJson: unknown): string[] {
@@ -179,9 +209,10 @@ export function tfjsShardPaths(modelJson: unknown): string[] {
  * @throws {ModelLoadError} When the manifest is missing or malformed.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
+ * import { fetchDefaultWeights } from "./default_weights.ts";
  * import { tfjsWeightsByteLength } from "./tfjs_graph_model.ts";
- * console.log(tfjsWeightsByteLength(await Deno.readTextFile("posenet.json"))); // 5032780
+ * console.log(tfjsWeightsByteLength(await Deno.readTextFile(await fetchDefaultWeights()))); // 5032780
  * ```
  */
 export function tfjsWeightsByteLength(modelJson: unknown): number {

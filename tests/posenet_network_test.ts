@@ -43,7 +43,6 @@ const HEADS = [
   { key: "displacementBwd", output: POSENET_ONNX_OUTPUTS.displacementBwd, channels: 32 },
 ] as const;
 
-
 /** Worst relative error per (output stride, head), printed at the end. */
 class WorstPerHead {
   #rows = new Map<string, { relative: number; abs: number; maxRef: number; where: string }>();
