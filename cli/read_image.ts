@@ -60,7 +60,8 @@ const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
  * @returns `"jpeg"`, `"png"`, or `undefined` when the bytes match neither.
  * @example
  * ```ts
- * sniffImageFormat(new Uint8Array([0xff, 0xd8, 0xff, 0xe0])); // "jpeg"
+ * import { sniffImageFormat } from "./read_image.ts";
+ * console.log(sniffImageFormat(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))); // "jpeg"
  * ```
  */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
@@ -112,6 +113,19 @@ function decodeJpeg(bytes: Uint8Array, name: string): DecodedImage {
 }
 
 function decodePng(bytes: Uint8Array, name: string): DecodedImage {
+  // The IHDR chunk follows the 8-byte signature: its width and height are big-endian at bytes
+  // 16-23. Check them before decoding, so a tiny file claiming a huge image is refused at once
+  // instead of after allocating and inflating it.
+  if (bytes.length >= 24) {
+    const header = new DataView(bytes.buffer, bytes.byteOffset, 24);
+    const width = header.getUint32(16);
+    const height = header.getUint32(20);
+    if (width * height > MAX_RESOLUTION_MP * 1e6) {
+      throw new InvalidInputError(
+        `${name}: PNG is ${width}x${height}, over the ${MAX_RESOLUTION_MP} MP limit`,
+      );
+    }
+  }
   let png: PngLike;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -142,7 +156,8 @@ function decodePng(bytes: Uint8Array, name: string): DecodedImage {
  *   or larger than {@linkcode MAX_RESOLUTION_MP} megapixels.
  * @example
  * ```ts
- * const img = decodeImage(await Deno.readFile("photo.jpg"));
+ * import { decodeImage } from "./read_image.ts";
+ * const img = decodeImage(await Deno.readFile("tests/fixtures/photos/single_portrait.jpg"));
  * console.log(img.width, img.height, img.data.length === img.width * img.height * 4);
  * ```
  */
@@ -169,7 +184,9 @@ export function decodeImage(bytes: Uint8Array, name = "image"): DecodedImage {
  * @throws {InvalidInputError} When the file cannot be read or decoded; the message names the path.
  * @example
  * ```ts
- * const { width, height, data } = await readImageFile("tests/fixtures/photos/single_body.jpg");
+ * import { readImageFile } from "./read_image.ts";
+ * const { width, height, data } = await readImageFile("tests/fixtures/photos/single_portrait.jpg");
+ * console.log(width, height, data.length); // RGBA: width · height · 4 bytes
  * ```
  */
 export async function readImageFile(path: string): Promise<DecodedImage> {
@@ -195,8 +212,10 @@ export async function readImageFile(path: string): Promise<DecodedImage> {
  *   length.
  * @example
  * ```ts
+ * import { encodePng } from "./read_image.ts";
  * const red = new Uint8Array([255, 0, 0, 255]);
- * await Deno.writeFile("red.png", encodePng(red, 1, 1));
+ * const path = await Deno.makeTempFile({ suffix: ".png" });
+ * await Deno.writeFile(path, encodePng(red, 1, 1));
  * ```
  */
 export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {

@@ -7,7 +7,19 @@
 
 import { DeviceLostError, WebGpuUnavailableError } from "../errors.ts";
 
-/** What the adapter says about itself, copied out of `GPUAdapterInfo`. */
+/**
+ * What the adapter says about itself, copied out of `GPUAdapterInfo`.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext } from "./gpu_context.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const { description, isFallbackAdapter, backend } = gpu.adapter;
+ * console.log(description, isFallbackAdapter ? "(software)" : "", backend);
+ * gpu.destroy();
+ * ```
+ */
 export interface AdapterSummary {
   /** Vendor string or id. */
   readonly vendor: string;
@@ -21,7 +33,17 @@ export interface AdapterSummary {
   readonly backend: string;
 }
 
-/** Options for {@linkcode createGpuContext}. */
+/**
+ * Options for {@linkcode createGpuContext}.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext } from "./gpu_context.ts";
+ *
+ * const gpu = await createGpuContext({ powerPreference: "high-performance" });
+ * gpu.destroy();
+ * ```
+ */
 export interface GpuContextOptions {
   /** Adapter power preference. */
   readonly powerPreference?: GPUPowerPreference;
@@ -30,6 +52,20 @@ export interface GpuContextOptions {
 /**
  * A WebGPU device with what the runtime needs to know about it. Create one with
  * {@linkcode createGpuContext}; every kernel and model takes one.
+ *
+ * @example Share one device between models
+ * ```ts
+ * import { createGpuContext, load } from "../mod.ts";
+ *
+ * // One device shared by two models; the caller owns it and destroys it last.
+ * const gpu = await createGpuContext();
+ * console.log(gpu.maxStorageBufferBindingSize, gpu.hasTimestampQuery);
+ * const a = await load({ inputResolution: 257, context: gpu });
+ * const b = await load({ inputResolution: 353, context: gpu });
+ * a.dispose();
+ * b.dispose();
+ * gpu.destroy();
+ * ```
  */
 export interface GpuContext {
   /** The device all kernels run on. */
@@ -63,6 +99,8 @@ export interface GpuContext {
 const REQUIRED_STORAGE_BUFFERS = 6;
 /** Workgroup size every kernel uses. */
 const REQUIRED_INVOCATIONS = 64;
+/** How long a failed `mapAsync` waits for `device.lost` before it is reported as it is. */
+const LOSS_GRACE_MS = 100;
 
 const HOW_TO_GET_WEBGPU = "On a machine without a GPU, install Mesa's software drivers " +
   "(`apt-get install -y mesa-vulkan-drivers`), then pick the backend with " +
@@ -205,8 +243,29 @@ class WatchedGpuContext implements GpuContext {
   }
 
   guard<T>(promise: Promise<T>): Promise<T> {
+    // Once the device is gone, `promise` (a `mapAsync`) rejects too, possibly after the race is
+    // decided: its rejection must not go unhandled (that kills the process), and a rejection caused
+    // by the loss is reported as the loss.
+    const settled = promise.catch(async (cause) => {
+      // Right after `device.destroy()`, a `mapAsync` rejects (OperationError) a moment before
+      // `device.lost` settles: give the loss that moment to arrive.
+      if (this.#lostReason === undefined) await this.#lostWithin(LOSS_GRACE_MS);
+      if (this.#lostReason === undefined) throw cause;
+      throw new DeviceLostError(`the GPU device was lost (${this.#lostReason})`, { cause });
+    });
+    settled.catch(() => {});
     this.assertAlive();
-    return Promise.race([promise, this.#lost]);
+    return Promise.race([settled, this.#lost]);
+  }
+
+  /** Resolves once the device is lost or after `ms`, whichever comes first. */
+  async #lostWithin(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#lost.catch(() => {}),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
+    ]);
+    clearTimeout(timer);
   }
 
   destroy(): void {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { DisposedError, InvalidInputError } from "../errors.ts";
+import { DisposedError, InvalidInputError, PoseNetError } from "../errors.ts";
 import {
   applyInputTransform,
   inputPaddingFor,
@@ -123,6 +123,17 @@ export interface MultiPoseReadback {
   readonly bytes: number;
 }
 
+/** Weight buffers of each network layer: filter and bias (`createGpuKernel`). */
+const BUFFERS_PER_KERNEL = 2;
+/**
+ * Buffers every frame slot has: the network's input, two activation buffers and heads
+ * (`createBuffers`), plus the preprocess and decode uniforms, the keypoints and their readback.
+ */
+const BUFFERS_PER_SLOT = 8;
+/** Params, candidates and readback of a slot's multi-pose frame (`createFrame`). */
+const BUFFERS_PER_MULTI_POSE_FRAME = 3;
+const DISPOSED_MESSAGE = "this PoseNet model was disposed; load() a new one";
+
 /** GPU buffers of one frame in flight. */
 interface FrameSlot {
   readonly network: NetworkBuffers;
@@ -195,11 +206,18 @@ export class PoseNet {
     return this.#network;
   }
 
-  /** GPU buffers this model holds now (frame slots × buffers per slot), for leak checks. */
+  /**
+   * GPU buffers this model made and has not destroyed yet, for leak checks: the weights (a filter
+   * and a bias per layer) until `dispose()`, and each frame slot's buffers (8, plus the image, the
+   * heads readback and the 3 multi-pose buffers once made). 0 once disposed and idle.
+   */
   get liveBufferCount(): number {
+    const weights = this.#disposed ? 0 : this.#network.layers.length * BUFFERS_PER_KERNEL;
     return this.#slots.reduce(
-      (n, s) => n + 7 + (s.image ? 1 : 0) + (s.headsReadback ? 1 : 0) + (s.multiPose ? 3 : 0),
-      0,
+      (n, s) =>
+        n + BUFFERS_PER_SLOT + (s.image ? 1 : 0) + (s.headsReadback ? 1 : 0) +
+        (s.multiPose ? BUFFERS_PER_MULTI_POSE_FRAME : 0),
+      weights,
     );
   }
 
@@ -234,6 +252,7 @@ export class PoseNet {
     const checked = this.#checkImage(image);
     const slot = await this.#acquire();
     try {
+      this.#assertNotDisposed();
       const device = this.context.device;
       this.#writeFrame(slot, checked, flip);
       const encoder = device.createCommandEncoder({ label: "posenet single pose" });
@@ -253,6 +272,8 @@ export class PoseNet {
       const result = new Float32Array(slot.keypointsReadback.getMappedRange().slice(0));
       slot.keypointsReadback.unmap();
       return poseFromDecoded(result);
+    } catch (error) {
+      return await this.#lostOr(error);
     } finally {
       this.#release(slot);
     }
@@ -296,6 +317,7 @@ export class PoseNet {
     const decoder = this.#multiDecoder;
     const slot = await this.#acquire();
     try {
+      this.#assertNotDisposed();
       const device = this.context.device;
       this.#writeFrame(slot, checked, flip);
       slot.multiPose ??= decoder.createFrame(slot.network.heads);
@@ -325,6 +347,8 @@ export class PoseNet {
         bytes,
       };
       return poses.map((pose) => applyInputTransform(pose, transform));
+    } catch (error) {
+      return await this.#lostOr(error);
     } finally {
       this.#release(slot);
     }
@@ -343,13 +367,15 @@ export class PoseNet {
    * console.log(heads.height, heads.width); // 17 17 at 257 / stride 16
    * ```
    */
-  predictHeads(image: PoseImage): Promise<PoseNetHeads> {
-    return this.#predictHeads(this.#checkImage(image), false);
+  async predictHeads(image: PoseImage): Promise<PoseNetHeads> {
+    // `async` so a bad image, `dispose()` or device loss rejects the promise instead of throwing.
+    return await this.#predictHeads(this.#checkImage(image), false);
   }
 
   /**
    * Frees every GPU resource the model made (and the device, if the model created it). Calls
-   * made afterwards reject with {@linkcode DisposedError}; frames already in flight finish.
+   * made afterwards reject with {@linkcode DisposedError}; frames already submitted to the GPU
+   * finish, and calls not yet submitted (waiting for a frame slot) reject with `DisposedError`.
    */
   dispose(): void {
     if (this.#disposed) return;
@@ -365,12 +391,15 @@ export class PoseNet {
   async #predictHeads(checked: CheckedImage, flip: boolean): Promise<PoseNetHeads> {
     const slot = await this.#acquire();
     try {
+      this.#assertNotDisposed();
       this.#writeFrame(slot, checked, flip);
       const encoder = this.context.device.createCommandEncoder({ label: "posenet heads" });
       const pass = encoder.beginComputePass();
       this.#encodeNetwork(pass, slot);
       pass.end();
       return await this.#readHeads(slot, encoder);
+    } catch (error) {
+      return await this.#lostOr(error);
     } finally {
       this.#release(slot);
     }
@@ -403,7 +432,7 @@ export class PoseNet {
 
   #checkImage(image: PoseImage): CheckedImage {
     if (this.#disposed) {
-      throw new DisposedError("this PoseNet model was disposed; load() a new one");
+      throw new DisposedError(DISPOSED_MESSAGE);
     }
     this.context.assertAlive();
     return checkPoseImage(image, this.context.maxStorageBufferBindingSize);
@@ -450,9 +479,28 @@ export class PoseNet {
     this.#network.encode(pass, slot.network);
   }
 
+  /**
+   * Throws {@linkcode DisposedError} if `dispose()` ran while the caller awaited its slot: even a
+   * slot handed out at once reaches the caller a microtask later, and by then the weights may be
+   * destroyed, so encoding the frame would read freed buffers and return an all-zero pose.
+   */
+  #assertNotDisposed(): void {
+    if (this.#disposed) throw new DisposedError(DISPOSED_MESSAGE);
+  }
+
+  /**
+   * Rethrows a frame's error, as `DeviceLostError` when the device is (being) lost: a
+   * WebGPU call on a device that is going away can throw (`unmap()`: "OperationError: Parent device
+   * is lost") before `device.lost` settles.
+   */
+  async #lostOr(error: unknown): Promise<never> {
+    if (error instanceof PoseNetError) throw error;
+    return await this.context.guard(Promise.reject(error));
+  }
+
   async #acquire(): Promise<FrameSlot> {
     if (this.#disposed) {
-      throw new DisposedError("this PoseNet model was disposed; load() a new one");
+      throw new DisposedError(DISPOSED_MESSAGE);
     }
     let slot = this.#free.pop();
     if (!slot && this.#slots.length < this.#maxSlots) {
@@ -462,7 +510,7 @@ export class PoseNet {
     slot ??= await new Promise<FrameSlot>((resolve) => this.#waiting.push(resolve));
     if (this.#disposed || !slot) {
       if (slot) this.#release(slot);
-      throw new DisposedError("this PoseNet model was disposed; load() a new one");
+      throw new DisposedError(DISPOSED_MESSAGE);
     }
     return slot;
   }
@@ -589,8 +637,9 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
     );
   }
   const context = config.context ?? await createGpuContext();
+  let network: PoseNetNetwork | undefined;
   try {
-    const network = await createPoseNetNetwork(context, weights, {
+    network = await createPoseNetNetwork(context, weights, {
       inputHeight: resolution.height,
       inputWidth: resolution.width,
       outputStride,
@@ -615,6 +664,8 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       displacementFwdChannel: HEAD_LAYOUT.displacementFwd,
       displacementBwdChannel: HEAD_LAYOUT.displacementBwd,
     });
+    // A device lost while the pipelines were built would give a model that can never run.
+    context.assertAlive();
     return new PoseNet(
       context,
       network,
@@ -625,6 +676,7 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       maxFrames,
     );
   } catch (error) {
+    network?.dispose(); // its weight buffers, on a shared context
     if (config.context === undefined) context.destroy();
     throw error;
   }
