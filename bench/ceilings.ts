@@ -43,13 +43,21 @@ ${Array.from({ length: FMA_CHAINS }, (_, i) => `    a${i} = fma(a${i}, b, c);`).
   sink[gid.x] = ${Array.from({ length: FMA_CHAINS }, (_, i) => `a${i}`).join(" + ")};
 }`;
 
+// Each invocation copies COPY_PER_INVOCATION consecutive vec4s, so the per-invocation index
+// arithmetic does not dominate (on llvmpipe a one-vec4-per-invocation copy is slower than some of
+// the depthwise kernels).
+const COPY_PER_INVOCATION = 8;
 const copyShader = `
 @group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 64u;
-  if (i < arrayLength(&src)) { dst[i] = src[i]; }
+  let first = (gid.x + gid.y * groups.x * 64u) * ${COPY_PER_INVOCATION}u;
+  if (first >= arrayLength(&src)) { return; }
+${
+  Array.from({ length: COPY_PER_INVOCATION }, (_, i) =>
+    `  dst[first + ${i}u] = src[first + ${i}u];`).join("\n")
+}
 }`;
 
 /**
@@ -84,7 +92,7 @@ export async function measureCeilings(
     entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }],
   });
   const vec4s = bytes / 16;
-  const groups = Math.ceil(vec4s / 64);
+  const groups = Math.ceil(vec4s / COPY_PER_INVOCATION / 64);
   const gx = Math.min(groups, 32768);
   try {
     await timer.time(2, (pass) => {
