@@ -129,11 +129,26 @@ async function main(): Promise<void> {
 
   const kernels: KernelFigure[] = [];
   if (options.kernels) {
+    // Every distinct layer shape the network runs at these sizes: stride 16 as recorded, then the
+    // atrous layers of strides 8 and 32.
+    const seen = new Set<string>();
     for (const resolution of options.resolutions) {
-      log(`kernels at ${resolution}`);
-      kernels.push(
-        ...await benchKernels(gpu, timer, weights, resolution, runs, ceilings, options.variants),
-      );
+      for (const outputStride of [16, 8, 32] as const) {
+        log(`kernels at ${resolution}, output stride ${outputStride}`);
+        kernels.push(
+          ...await benchKernels(
+            gpu,
+            timer,
+            weights,
+            resolution,
+            outputStride,
+            runs,
+            ceilings,
+            options.variants,
+            seen,
+          ),
+        );
+      }
     }
   }
 
@@ -247,9 +262,18 @@ async function main(): Promise<void> {
   if (kernels.length) {
     console.log("");
     console.log(table(
-      ["R", "kernel", "×", "ms (median)", "GFLOP/s", "GB/s", "% FMA ceiling", "% copy ceiling"],
+      [
+        "R/stride",
+        "kernel",
+        "×",
+        "ms (median)",
+        "GFLOP/s",
+        "GB/s",
+        "% FMA ceiling",
+        "% copy ceiling",
+      ],
       kernels.map((k) => [
-        String(k.resolution),
+        `${k.resolution}/${k.outputStride}`,
         k.kernel,
         String(k.count),
         fmt(k.ms.median, 3),

@@ -15,6 +15,7 @@ import { createSinglePoseDecoder, SINGLE_POSE_RESULT_BYTES } from "../decode/sin
 import { inputPaddingFor, inputTransformFor } from "../decode/heads.ts";
 import { createPoseNetNetwork, HEAD_LAYOUT } from "../models/posenet_network.ts";
 import type { PoseNetWeights } from "../models/posenet_weights.ts";
+import type { OutputStride } from "../models/architecture.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
 import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
 import type { Ceilings } from "./ceilings.ts";
@@ -24,8 +25,10 @@ import { type GpuTimer, summarize, type Summary } from "./gpu_timer.ts";
 export interface KernelFigure {
   /** Kernel label, e.g. `pointwise 33x33 384→384 relu6`. */
   readonly kernel: string;
-  /** Network input size it belongs to. */
+  /** Network input size it was first seen at. */
   readonly resolution: number;
+  /** Output stride of that network. */
+  readonly outputStride: number;
   /** How many layers of the network have this shape. */
   readonly count: number;
   /** Milliseconds per dispatch. */
@@ -54,32 +57,37 @@ interface Timed {
 }
 
 /**
- * Times every distinct layer of the network at one input size (stride 16), preprocessing of a
- * 640x480 RGBA image, and the fused single-pose decode.
+ * Times every layer of the network at one input size and output stride whose shape is not in
+ * `timed` yet (strides 8 and 32 add the dilated depthwise layers), preprocessing of a 640x480
+ * RGBA image, and the fused single-pose decode.
  *
  * @param gpu Device.
  * @param timer Timer on the device.
  * @param weights Network weights.
  * @param resolution Square input size.
+ * @param outputStride 8, 16 or 32.
  * @param runs Repetitions per kernel (the median is reported).
  * @param ceilings Measured ceilings.
  * @param variants Kernel variants to time.
- * @returns One figure per distinct kernel.
+ * @param timed Labels already timed; the new ones are added.
+ * @returns One figure per kernel shape not timed before.
  */
 export async function benchKernels(
   gpu: GpuContext,
   timer: GpuTimer,
   weights: PoseNetWeights,
   resolution: number,
+  outputStride: OutputStride,
   runs: number,
   ceilings: Ceilings,
   variants: KernelVariantChoice,
+  timed: Set<string>,
 ): Promise<KernelFigure[]> {
   const device = gpu.device;
   const network = await createPoseNetNetwork(gpu, weights, {
     inputHeight: resolution,
     inputWidth: resolution,
-    outputStride: 16,
+    outputStride,
     variants,
   });
   const buffers: GPUBuffer[] = [];
@@ -154,7 +162,7 @@ export async function benchKernels(
     const decoder = await createSinglePoseDecoder(gpu, {
       height: network.heatmapHeight,
       width: network.heatmapWidth,
-      outputStride: 16,
+      outputStride,
       cellStride: HEAD_LAYOUT.channels,
       heatmapChannel: HEAD_LAYOUT.heatmap,
       offsetChannel: HEAD_LAYOUT.offsets,
@@ -181,6 +189,8 @@ export async function benchKernels(
 
     const figures: KernelFigure[] = [];
     for (const w of work) {
+      if (timed.has(w.label)) continue;
+      timed.add(w.label);
       await timer.time(2, w.record); // pipeline warm-up
       const ms = summarize(await timer.time(runs, w.record));
       const gflops = w.flops / ms.median / 1e6;
@@ -188,6 +198,7 @@ export async function benchKernels(
       figures.push({
         kernel: w.label,
         resolution,
+        outputStride,
         count: w.count,
         ms,
         flops: w.flops,

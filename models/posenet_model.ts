@@ -47,6 +47,7 @@ import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_p
 import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
 import {
   type OutputStride,
+  resolutionFromScaleFactor,
   validateInputResolution,
   validateOutputStride,
 } from "./architecture.ts";
@@ -81,6 +82,14 @@ export interface ModelConfig {
    * `k · outputStride + 1`. Default 257.
    */
   readonly inputResolution?: number | InputResolution;
+  /**
+   * PoseNet 1.x's `imageScaleFactor` (0.2–1.0), instead of `inputResolution`: each side of
+   * `imageSize` times the factor, rounded down to the nearest valid size as PoseNet 1.x does.
+   * Needs `imageSize`, the size of the frames the model will see.
+   */
+  readonly scaleFactor?: number;
+  /** The frame size `scaleFactor` applies to (e.g. the camera's). */
+  readonly imageSize?: InputResolution;
   /** MobileNet width multiplier; must match the weights (0.75 for the default weights). */
   readonly multiplier?: number;
   /** Bytes per weight of the file (4, 2 or 1); informational, the manifest decides. */
@@ -587,6 +596,30 @@ function checkFlip(config: { readonly flipHorizontal?: unknown }): boolean {
   return flip;
 }
 
+/** The input size PoseNet 1.x's `imageScaleFactor` gives for `config.imageSize`. */
+function scaledResolution(config: ModelConfig, outputStride: OutputStride): InputResolution {
+  if (config.inputResolution !== undefined) {
+    throw new InvalidInputError("give either inputResolution or scaleFactor, not both");
+  }
+  const size = config.imageSize;
+  if (typeof size !== "object" || size === null) {
+    throw new InvalidInputError(
+      "scaleFactor needs imageSize: {width, height}, the size of the frames it scales",
+    );
+  }
+  for (const axis of ["width", "height"] as const) {
+    if (!Number.isInteger(size[axis]) || size[axis] < 1) {
+      throw new InvalidInputError(
+        `imageSize.${axis} must be a positive integer, got ${String(size[axis])}`,
+      );
+    }
+  }
+  return {
+    width: resolutionFromScaleFactor(config.scaleFactor!, size.width, outputStride),
+    height: resolutionFromScaleFactor(config.scaleFactor!, size.height, outputStride),
+  };
+}
+
 /**
  * Loads PoseNet (MobileNetV1) weights and builds the network on the GPU.
  *
@@ -619,7 +652,12 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
     );
   }
   const outputStride = validateOutputStride(config.outputStride ?? 16);
-  const resolution = validateInputResolution(config.inputResolution ?? 257, outputStride);
+  const resolution = validateInputResolution(
+    config.scaleFactor === undefined
+      ? config.inputResolution ?? 257
+      : scaledResolution(config, outputStride),
+    outputStride,
+  );
   const maxFrames = config.maxFramesInFlight ?? 3;
   if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > 16) {
     throw new InvalidInputError(

@@ -155,3 +155,35 @@ Deno.test("estimateSinglePose() runs non-square inputs and strides 8 and 32", as
     gpu.destroy();
   }
 });
+
+Deno.test("load() maps PoseNet 1.x's scaleFactor to a valid input resolution", async () => {
+  // 640x480 at 0.5: 319 → 305 and 239 → 225 (k·16 + 1, rounded down as posenet 1.x does).
+  const net = await load({ weights, scaleFactor: 0.5, imageSize: { width: 640, height: 480 } });
+  try {
+    assert.deepEqual(net.inputResolution, { width: 305, height: 225 });
+    const pose = await net.estimateSinglePose(
+      await readImageFile("tests/fixtures/photos/single_portrait.jpg"),
+    );
+    assert.ok(pose.keypoints[0].score > 0.5);
+  } finally {
+    net.dispose();
+  }
+  await assert.rejects(
+    load({ weights, scaleFactor: 0.5 }),
+    (e: unknown) => e instanceof InvalidInputError && /scaleFactor needs imageSize/.test(e.message),
+  );
+  await assert.rejects(
+    load({ weights, scaleFactor: 1.5, imageSize: { width: 640, height: 480 } }),
+    (e: unknown) => e instanceof InvalidInputError && /between 0.2 and 1/.test(e.message),
+  );
+  await assert.rejects(
+    load({
+      weights,
+      scaleFactor: 0.5,
+      inputResolution: 257,
+      imageSize: { width: 640, height: 480 },
+    }),
+    (e: unknown) =>
+      e instanceof InvalidInputError && /either inputResolution or scaleFactor/.test(e.message),
+  );
+});
