@@ -2,7 +2,7 @@
  * Tests for the input transform in `decode/heads.ts`. The references are PoseNet 2.2.2's own
  * `padAndResizeTo` (for the padding) and `scaleAndFlipPoses` (for the mapping).
  *
- * Random cases are seeded; set `DECODE_TEST_SEED` to change the base seed.
+ * Random cases draw a fresh base seed per run (printed; `POSENET_TEST_SEED=<seed>` replays it).
  */
 
 import assert from "node:assert/strict";
@@ -18,22 +18,12 @@ import {
   inputTransformFor,
 } from "../decode/heads.ts";
 import { PART_NAMES, type Pose } from "../decode/keypoints.ts";
+import { mulberry32, runSeed } from "./support/random.ts";
 
 tf.env().set("IS_NODE", false); // silences the "install tfjs-node" banner
 await tf.setBackend("cpu");
 
-const BASE_SEED = Number(Deno.env.get("DECODE_TEST_SEED") ?? 20250611);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const BASE_SEED = runSeed("input transform");
 
 /** PoseNet's padding for an image of `width` x `height` fed at `inputWidth` x `inputHeight`. */
 function referencePadding(width: number, height: number, inputWidth: number, inputHeight: number) {
@@ -158,7 +148,7 @@ Deno.test("`inputPaddingFor()` matches PoseNet 2.2.2's `padAndResizeTo`", () => 
 });
 
 Deno.test("`applyInputTransform()` matches PoseNet 2.2.2's `scaleAndFlipPoses` exactly", () => {
-  const rand = mulberry32(BASE_SEED + 1);
+  const rand = mulberry32((BASE_SEED + 1) >>> 0);
   const cases: [number, number, number, number][] = [
     [640, 480, 257, 257],
     [480, 640, 257, 257],

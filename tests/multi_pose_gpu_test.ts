@@ -38,6 +38,13 @@ import { load, type PoseNet } from "../models/posenet_model.ts";
 import { HEAD_LAYOUT } from "../models/posenet_network.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import { mulberry32, runSeed } from "./support/random.ts";
+import {
+  blankHeads,
+  randomHeadsCase,
+  setDisplacement,
+  setLogit,
+  setOffset,
+} from "./support/synthetic_heads.ts";
 
 interface ReferenceCase {
   photo: string;
@@ -417,43 +424,6 @@ Deno.test("`estimateMultiplePoses()` rejects bad options and keeps its buffers p
 // ---------------------------------------------------------------------------------------------
 // Synthetic heads straight into the GPU passes.
 
-function blankHeads(height: number, width: number, outputStride = 16, logit = -8): PoseNetHeads {
-  const cells = height * width;
-  return {
-    height,
-    width,
-    outputStride,
-    heatmap: new Float32Array(cells * 17).fill(logit),
-    offsets: new Float32Array(cells * 34),
-    displacementFwd: new Float32Array(cells * 32),
-    displacementBwd: new Float32Array(cells * 32),
-  };
-}
-
-function setLogit(h: PoseNetHeads, y: number, x: number, part: number, v: number): void {
-  h.heatmap[(y * h.width + x) * 17 + part] = v;
-}
-
-function setOffset(h: PoseNetHeads, y: number, x: number, part: number, oy: number, ox: number) {
-  const base = (y * h.width + x) * 34;
-  h.offsets[base + part] = oy;
-  h.offsets[base + 17 + part] = ox;
-}
-
-function setDisplacement(
-  h: PoseNetHeads,
-  which: "displacementFwd" | "displacementBwd",
-  y: number,
-  x: number,
-  edge: number,
-  dy: number,
-  dx: number,
-) {
-  const base = (y * h.width + x) * 32;
-  h[which][base + edge] = dy;
-  h[which][base + 16 + edge] = dx;
-}
-
 const NOSE = PART_IDS.nose;
 const LEFT_EYE = PART_IDS.leftEye;
 
@@ -607,53 +577,17 @@ Deno.test("GPU multi-pose decode reports an overflow of its candidate list", asy
   );
 });
 
-// Random heads shaped like real ones (as in multi_pose_test.ts): 1-4 planted people; a third of
-// the cases quantized (logits on a 0.5 grid, offsets and displacements on a 4 px grid), which gives
-// equal scores, equal neighbours and positions at exactly half a cell.
-function randomHeads(rand: () => number, height: number, width: number, stride: number) {
-  const uniform = (lo: number, hi: number) => lo + (hi - lo) * rand();
-  const quantized = rand() < 0.35;
-  const q = (v: number, step: number) => (quantized ? Math.round(v / step) * step : v);
-  const heads = blankHeads(height, width, stride);
-  for (let i = 0; i < heads.heatmap.length; i++) heads.heatmap[i] = q(uniform(-8, -1), 0.5);
-  const people = 1 + Math.floor(rand() * 4);
-  for (let p = 0; p < people; p++) {
-    const cy = Math.floor(rand() * height);
-    const cx = Math.floor(rand() * width);
-    for (let part = 0; part < 17; part++) {
-      const py = Math.min(height - 1, Math.max(0, cy + Math.round(uniform(-2, 2))));
-      const px = Math.min(width - 1, Math.max(0, cx + Math.round(uniform(-2, 2))));
-      const peak = uniform(-1, 4);
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const y = py + dy;
-          const x = px + dx;
-          if (y < 0 || y >= height || x < 0 || x >= width) continue;
-          const i = (y * width + x) * 17 + part;
-          const v = q(peak - uniform(0, 3) * (Math.abs(dy) + Math.abs(dx)), 0.5);
-          if (v > heads.heatmap[i]) heads.heatmap[i] = v;
-        }
-      }
-    }
-  }
-  for (
-    const [array, range] of [[heads.offsets, 20], [heads.displacementFwd, 40], [
-      heads.displacementBwd,
-      40,
-    ]] as const
-  ) {
-    for (let i = 0; i < array.length; i++) array[i] = q(uniform(-range, range), 4);
-  }
-  return { heads, quantized };
-}
-
 Deno.test("GPU multi-pose decode equals the CPU decode on random heads", async (t) => {
-  const rand = mulberry32(runSeed("multi-pose GPU decode"));
+  // Random heads shaped like real ones, a third of them quantized (`randomHeadsCase`), each
+  // from its own seed derived from the run's; the thresholds are drawn from the run's seed.
+  const baseSeed = runSeed("multi-pose GPU decode");
+  const rand = mulberry32(baseSeed);
   let cases = 0;
   for (const [h, w, stride] of [[17, 17, 16], [33, 33, 8], [9, 13, 32], [1, 1, 16], [2, 3, 16]]) {
     await t.step(`${h}x${w} stride ${stride}`, async () => {
       for (let i = 0; i < 6; i++) {
-        const { heads, quantized } = randomHeads(rand, h, w, stride);
+        const seed = (baseSeed + h * 1000 + w * 10 + i) >>> 0;
+        const { heads, quantized } = randomHeadsCase(seed, h, w, stride);
         const scoreThreshold = [0.1, 0.3, 0.5, 0.7][Math.floor(rand() * 4)];
         const { result, decoder } = await runPasses(heads, scoreThreshold, h * w * 17);
         for (const nmsRadius of [5, 20, 30.5]) {
@@ -662,7 +596,7 @@ Deno.test("GPU multi-pose decode equals the CPU decode on random heads", async (
             assertSamePoses(
               posesFromCandidateRecords(result, decoder, options),
               decodeMultiplePoses(heads, options),
-              `case ${i}${quantized ? " (quantized)" : ""} ${JSON.stringify(options)}`,
+              `case ${i} seed ${seed}${quantized ? " (quantized)" : ""} ${JSON.stringify(options)}`,
             );
             cases++;
           }

@@ -2,8 +2,8 @@
  * Tests for `decode/multi_pose.ts`. The reference is the original TF.js PoseNet 2.2.2
  * `decodeMultiplePoses` (+ `scaleAndFlipPoses`) run on the same heads with the CPU backend.
  *
- * Random heads are seeded; set `DECODE_TEST_SEED` to change the base seed. Each case prints its
- * seed in its step name.
+ * Random heads draw a fresh base seed per run (printed; `POSENET_TEST_SEED=<seed>` replays it).
+ * Each case's seed is derived from it and shown in its step name.
  */
 
 import assert from "node:assert/strict";
@@ -27,98 +27,20 @@ import {
   type MultiPoseOptions,
   type PartCandidate,
 } from "../decode/multi_pose.ts";
+import { mulberry32, runSeed } from "./support/random.ts";
+import {
+  blankHeads,
+  randomHeadsCase,
+  setDisplacement,
+  setLogit,
+  setOffset,
+} from "./support/synthetic_heads.ts";
 
 tf.env().set("IS_NODE", false); // silences the "install tfjs-node" banner
 await tf.setBackend("cpu");
 
-const BASE_SEED = Number(Deno.env.get("DECODE_TEST_SEED") ?? 20250611);
+const BASE_SEED = runSeed("multi-pose decode");
 const SEEDS_PER_GRID = 24;
-
-// ---------------------------------------------------------------------------------------------
-// Seeded random heads shaped like real ones.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface RandomCase {
-  heads: PoseNetHeads;
-  options: MultiPoseOptions;
-  imageWidth: number;
-  imageHeight: number;
-  flipHorizontal: boolean;
-  quantized: boolean;
-}
-
-/**
- * Heatmap logits in about [-8, 4] with 1-4 planted people; offsets within ±20, displacements
- * within ±40. About a third of the seeds are "quantized": logits on a 0.5 grid and offsets and
- * displacements on a 4 px grid, which gives many exactly equal scores (heap tie order, equal
- * neighbours in the 3x3 window) and many positions at exactly half a cell (rounding).
- */
-function randomCase(seed: number, height: number, width: number, outputStride: number): RandomCase {
-  const rand = mulberry32(seed);
-  const uniform = (lo: number, hi: number) => lo + (hi - lo) * rand();
-  const quantized = rand() < 0.35;
-  const q = (v: number, step: number) => (quantized ? Math.round(v / step) * step : v);
-  const cells = height * width;
-  const heatmap = new Float32Array(cells * 17);
-  for (let i = 0; i < heatmap.length; i++) heatmap[i] = q(uniform(-8, -1), 0.5);
-  const people = 1 + Math.floor(rand() * 4);
-  for (let p = 0; p < people; p++) {
-    const cy = Math.floor(rand() * height);
-    const cx = Math.floor(rand() * width);
-    for (let part = 0; part < 17; part++) {
-      const py = Math.min(height - 1, Math.max(0, cy + Math.round(uniform(-2, 2))));
-      const px = Math.min(width - 1, Math.max(0, cx + Math.round(uniform(-2, 2))));
-      const peak = uniform(-1, 4);
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dx = -1; dx <= 1; dx++) {
-          const y = py + dy;
-          const x = px + dx;
-          if (y < 0 || y >= height || x < 0 || x >= width) continue;
-          const i = (y * width + x) * 17 + part;
-          const v = q(peak - uniform(0, 3) * (Math.abs(dy) + Math.abs(dx)), 0.5);
-          if (v > heatmap[i]) heatmap[i] = v;
-        }
-      }
-    }
-  }
-  const fill = (length: number, range: number) => {
-    const a = new Float32Array(length);
-    for (let i = 0; i < length; i++) a[i] = q(uniform(-range, range), 4);
-    return a;
-  };
-  const heads: PoseNetHeads = {
-    height,
-    width,
-    outputStride,
-    heatmap,
-    offsets: fill(cells * 34, 20),
-    displacementFwd: fill(cells * 32, 40),
-    displacementBwd: fill(cells * 32, 40),
-  };
-  const options: MultiPoseOptions = rand() < 0.25 ? {} : {
-    maxDetections: 1 + Math.floor(rand() * 10),
-    scoreThreshold: [0.2, 0.3, 0.5, 0.7][Math.floor(rand() * 4)],
-    nmsRadius: [5, 10, 20, 30.5][Math.floor(rand() * 4)],
-  };
-  return {
-    heads,
-    options,
-    imageWidth: 50 + Math.floor(rand() * 1000),
-    imageHeight: 50 + Math.floor(rand() * 1000),
-    flipHorizontal: rand() < 0.5,
-    quantized,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The reference: the original PoseNet 2.2.2 code.
@@ -197,8 +119,8 @@ function assertPosesMatch(actual: Pose[], expected: Pose[], label: string): void
 function runRandomGrid(t: Deno.TestContext, height: number, width: number, stride: number) {
   return async () => {
     for (let i = 0; i < SEEDS_PER_GRID; i++) {
-      const seed = BASE_SEED + height * 1000 + width * 10 + i;
-      const c = randomCase(seed, height, width, stride);
+      const seed = (BASE_SEED + height * 1000 + width * 10 + i) >>> 0;
+      const c = randomHeadsCase(seed, height, width, stride);
       await t.step(`seed ${seed}${c.quantized ? " (quantized)" : ""}`, () => {
         const label = `seed ${seed}`;
         // Without the transform: network-input pixels.
@@ -250,43 +172,6 @@ Deno.test("`decodeMultiplePoses()` matches PoseNet 2.2.2 on random 9x13 heads (s
 
 // ---------------------------------------------------------------------------------------------
 // Targeted cases on hand-built heads.
-
-function blankHeads(height: number, width: number, outputStride = 16, logit = -8): PoseNetHeads {
-  const cells = height * width;
-  return {
-    height,
-    width,
-    outputStride,
-    heatmap: new Float32Array(cells * 17).fill(logit),
-    offsets: new Float32Array(cells * 34),
-    displacementFwd: new Float32Array(cells * 32),
-    displacementBwd: new Float32Array(cells * 32),
-  };
-}
-
-function setLogit(h: PoseNetHeads, y: number, x: number, part: number, v: number): void {
-  h.heatmap[(y * h.width + x) * 17 + part] = v;
-}
-
-function setOffset(h: PoseNetHeads, y: number, x: number, part: number, oy: number, ox: number) {
-  const base = (y * h.width + x) * 34;
-  h.offsets[base + part] = oy;
-  h.offsets[base + 17 + part] = ox;
-}
-
-function setDisplacement(
-  h: PoseNetHeads,
-  which: "displacementFwd" | "displacementBwd",
-  y: number,
-  x: number,
-  edge: number,
-  dy: number,
-  dx: number,
-) {
-  const base = (y * h.width + x) * 32;
-  h[which][base + edge] = dy;
-  h[which][base + 16 + edge] = dx;
-}
 
 const NOSE = PART_IDS.nose;
 const LEFT_EYE = PART_IDS.leftEye;
@@ -419,8 +304,8 @@ Deno.test("`findPartCandidates()` keeps equal neighbours and drops cells beaten 
 
 Deno.test("`decodeMultiplePosesFromCandidates()` gives the same poses whatever the candidate order", () => {
   for (let i = 0; i < 10; i++) {
-    const seed = BASE_SEED + 777 + i;
-    const c = randomCase(seed, 17, 17, 16);
+    const seed = (BASE_SEED + 777 + i) >>> 0;
+    const c = randomHeadsCase(seed, 17, 17, 16);
     const scored = toScoredHeads(c.heads);
     const candidates = findPartCandidates(scored.scores, 17, 17, 0.1);
     const rand = mulberry32(seed);

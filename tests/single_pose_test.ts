@@ -2,8 +2,8 @@
  * Tests for `decode/single_pose.ts`. The reference is the original TF.js PoseNet 2.2.2
  * `decodeSinglePose` (+ `scaleAndFlipPoses`) run on the same heads with the CPU backend.
  *
- * Random heads are seeded; set `DECODE_TEST_SEED` to change the base seed. Each case prints its
- * seed in its step name.
+ * Random heads draw a fresh base seed per run (printed; `POSENET_TEST_SEED=<seed>` replays it).
+ * Each case's seed is derived from it and shown in its step name.
  */
 
 import assert from "node:assert/strict";
@@ -20,80 +20,14 @@ import {
 } from "../decode/heads.ts";
 import { PART_IDS, PART_NAMES, type Pose } from "../decode/keypoints.ts";
 import { decodeSinglePose, decodeSinglePoseFromScores } from "../decode/single_pose.ts";
+import { runSeed } from "./support/random.ts";
+import { blankHeads, randomHeadsCase, setLogit, setOffset } from "./support/synthetic_heads.ts";
 
 tf.env().set("IS_NODE", false); // silences the "install tfjs-node" banner
 await tf.setBackend("cpu");
 
-const BASE_SEED = Number(Deno.env.get("DECODE_TEST_SEED") ?? 20250611);
+const BASE_SEED = runSeed("single-pose decode");
 const SEEDS_PER_GRID = 24;
-
-// ---------------------------------------------------------------------------------------------
-// Seeded random heads shaped like real ones.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface RandomCase {
-  heads: PoseNetHeads;
-  imageWidth: number;
-  imageHeight: number;
-  flipHorizontal: boolean;
-  quantized: boolean;
-}
-
-/**
- * Heatmap logits in about [-8, 4] with 1-3 planted people; offsets within ±20, displacements
- * within ±40. About a third of the seeds are "quantized" (logits on a 0.5 grid, offsets on a
- * 4 px grid), which makes equal maxima, and so the first-maximum rule, common.
- */
-function randomCase(seed: number, height: number, width: number, outputStride: number): RandomCase {
-  const rand = mulberry32(seed);
-  const uniform = (lo: number, hi: number) => lo + (hi - lo) * rand();
-  const quantized = rand() < 0.35;
-  const q = (v: number, step: number) => (quantized ? Math.round(v / step) * step : v);
-  const cells = height * width;
-  const heatmap = new Float32Array(cells * 17);
-  for (let i = 0; i < heatmap.length; i++) heatmap[i] = q(uniform(-8, -1), 0.5);
-  const people = 1 + Math.floor(rand() * 3);
-  for (let p = 0; p < people; p++) {
-    const cy = Math.floor(rand() * height);
-    const cx = Math.floor(rand() * width);
-    for (let part = 0; part < 17; part++) {
-      const y = Math.min(height - 1, Math.max(0, cy + Math.round(uniform(-2, 2))));
-      const x = Math.min(width - 1, Math.max(0, cx + Math.round(uniform(-2, 2))));
-      const i = (y * width + x) * 17 + part;
-      heatmap[i] = Math.max(heatmap[i], q(uniform(-1, 4), 0.5));
-    }
-  }
-  const fill = (length: number, range: number) => {
-    const a = new Float32Array(length);
-    for (let i = 0; i < length; i++) a[i] = q(uniform(-range, range), 4);
-    return a;
-  };
-  return {
-    heads: {
-      height,
-      width,
-      outputStride,
-      heatmap,
-      offsets: fill(cells * 34, 20),
-      displacementFwd: fill(cells * 32, 40),
-      displacementBwd: fill(cells * 32, 40),
-    },
-    imageWidth: 50 + Math.floor(rand() * 1000),
-    imageHeight: 50 + Math.floor(rand() * 1000),
-    flipHorizontal: rand() < 0.5,
-    quantized,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The reference: the original PoseNet 2.2.2 code.
@@ -154,8 +88,8 @@ async function runRandomGrid(
   stride: number,
 ): Promise<void> {
   for (let i = 0; i < SEEDS_PER_GRID; i++) {
-    const seed = BASE_SEED + height * 1000 + width * 10 + i;
-    const c = randomCase(seed, height, width, stride);
+    const seed = (BASE_SEED + height * 1000 + width * 10 + i) >>> 0;
+    const c = randomHeadsCase(seed, height, width, stride);
     await t.step(`seed ${seed}${c.quantized ? " (quantized)" : ""}`, async () => {
       const label = `seed ${seed}`;
       assertPoseMatches(decodeSinglePose(c.heads), await referenceSinglePose(c.heads), label);
@@ -198,29 +132,6 @@ Deno.test("`decodeSinglePose()` matches PoseNet 2.2.2 on random 9x13 heads (stri
 
 // ---------------------------------------------------------------------------------------------
 // Targeted cases on hand-built heads.
-
-function blankHeads(height: number, width: number, outputStride = 16, logit = -8): PoseNetHeads {
-  const cells = height * width;
-  return {
-    height,
-    width,
-    outputStride,
-    heatmap: new Float32Array(cells * 17).fill(logit),
-    offsets: new Float32Array(cells * 34),
-    displacementFwd: new Float32Array(cells * 32),
-    displacementBwd: new Float32Array(cells * 32),
-  };
-}
-
-function setLogit(h: PoseNetHeads, y: number, x: number, part: number, v: number): void {
-  h.heatmap[(y * h.width + x) * 17 + part] = v;
-}
-
-function setOffset(h: PoseNetHeads, y: number, x: number, part: number, oy: number, ox: number) {
-  const base = (y * h.width + x) * 34;
-  h.offsets[base + part] = oy;
-  h.offsets[base + 17 + part] = ox;
-}
 
 Deno.test("`decodeSinglePose()` takes the first cell in y * width + x order on equal scores", async () => {
   const heads = blankHeads(5, 5);
@@ -297,8 +208,13 @@ Deno.test("`decodeSinglePose()` maps back to the image by scaling, then mirrorin
 });
 
 Deno.test("`decodeSinglePoseFromScores()` gives the same pose as `decodeSinglePose()`", () => {
-  const c = randomCase(BASE_SEED + 99, 9, 13, 32);
-  assert.deepEqual(decodeSinglePoseFromScores(toScoredHeads(c.heads)), decodeSinglePose(c.heads));
+  const seed = (BASE_SEED + 99) >>> 0;
+  const c = randomHeadsCase(seed, 9, 13, 32);
+  assert.deepEqual(
+    decodeSinglePoseFromScores(toScoredHeads(c.heads)),
+    decodeSinglePose(c.heads),
+    `seed ${seed}`,
+  );
 });
 
 Deno.test("`decodeSinglePose()` rejects heads of the wrong shape", () => {
