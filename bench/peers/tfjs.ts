@@ -3,9 +3,10 @@
  * `@tensorflow-models/posenet` 2.2.2 `PoseNet.estimateSinglePose` (its preprocessing, tfjs-converter
  * executing the graph model, its decode) on one TF.js backend. This is what
  * `tests/fixtures/make_tfjs_reference.ts` does on the `cpu` backend to make the reference, with
- * the same two in-memory edits to the model JSON (see {@linkcode patchModelJson}) and the same
- * wrapping: `new PoseNet(new MobileNet(graphModel, 16), [R, R])`, fed an ImageData-like
- * `{data, width, height}` (posenet's `tf.browser.fromPixels` drops alpha).
+ * the same code (`reference/tfjs_posenet.ts`): the same two in-memory edits to the model JSON
+ * (`prepareTfjsPoseNetModel`) and the same wrapping, `new PoseNet(new MobileNet(graphModel, 16),
+ * [R, R])` (`createTfjsPoseNet`), fed an ImageData-like `{data, width, height}` (posenet's
+ * `tf.browser.fromPixels` drops alpha).
  *
  * ## Backends, and interleaving engines
  *
@@ -31,16 +32,19 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import * as tfconv from "@tensorflow/tfjs-converter";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import * as posenet from "@tensorflow-models/posenet";
+import type * as posenet from "@tensorflow-models/posenet";
 import { fileURLToPath } from "node:url";
+import {
+  createTfjsPoseNet,
+  loadTfjsPoseNetGraph,
+  readTfjsPoseNetArtifacts,
+} from "../../reference/tfjs_posenet.ts";
 import {
   checkNotDisposed,
   checkPeerImage,
   checkPeerOptions,
-  PEER_OUTPUT_STRIDE,
   type PeerEngine,
   type PeerImage,
   type PeerName,
@@ -55,14 +59,6 @@ export const POSENET_VERSION = "2.2.2";
 
 type TfjsBackend = "webgpu" | "wasm";
 
-/** The four heads, in the order posenet 2.x's `MobileNet.nameOutputResults` reads them. */
-const HEAD_OUTPUTS = [
-  "MobilenetV1/offset_2/BiasAdd",
-  "MobilenetV1/heatmap_2/BiasAdd",
-  "MobilenetV1/displacement_fwd_2/BiasAdd",
-  "MobilenetV1/displacement_bwd_2/BiasAdd",
-] as const;
-
 /** The `.wasm` binaries tfjs-backend-wasm may ask for. */
 const WASM_BINARIES = [
   "tfjs-backend-wasm.wasm",
@@ -70,94 +66,13 @@ const WASM_BINARIES = [
   "tfjs-backend-wasm-threaded-simd.wasm",
 ] as const;
 
-// Minimal shapes of the model JSON fields patched here.
-interface TensorShapeJson {
-  dim?: { size: string | number }[];
-}
-interface SignatureEntry {
-  name: string;
-  dtype?: string;
-  tensorShape?: TensorShapeJson;
-}
-interface ModelJson {
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-  modelTopology: {
-    node: { name: string; op: string; attr?: { shape?: { shape?: TensorShapeJson } } }[];
-  };
-  signature?: {
-    inputs?: Record<string, SignatureEntry>;
-    outputs?: Record<string, SignatureEntry>;
-  };
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-}
-
-/**
- * The two edits posenet 2.2.2 needs to run this file (as in `make_tfjs_reference.ts`):
- * 1. the input placeholder and signature shapes `[1,385,385,3]` get H and W relaxed to -1
- *    (tfjs-converter checks fed shapes; posenet's `BaseModel` asserts -1), and the declared
- *    `[1,25,25,C]` output shapes likewise;
- * 2. the signature outputs are rebuilt in posenet's positional order
- *    `[offsets, heatmap, displacement_fwd, displacement_bwd]` (the file lists them as
- *    displacement_fwd, heatmap, displacement_bwd, offset, and tfjs-converter orders outputs by
- *    the signature's keys).
- */
-function patchModelJson(json: ModelJson): void {
-  const placeholder = json.modelTopology.node.find((n) => n.op === "Placeholder");
-  const dims = placeholder?.attr?.shape?.shape?.dim;
-  if (!dims || dims.length !== 4) throw new Error("model.json: no 4-D input placeholder found");
-  const relax = (d: { size: string | number }[] | undefined) => {
-    if (d && d.length === 4) {
-      d[1].size = "-1";
-      d[2].size = "-1";
-    }
-  };
-  relax(dims);
-  for (const entry of Object.values(json.signature?.inputs ?? {})) relax(entry.tensorShape?.dim);
-  const old = json.signature?.outputs ?? {};
-  const outputs: Record<string, SignatureEntry> = {};
-  for (const node of HEAD_OUTPUTS) {
-    const key = `${node}:0`;
-    const entry = old[key] ?? { name: key, dtype: "DT_FLOAT" };
-    relax(entry.tensorShape?.dim);
-    outputs[key] = entry;
-  }
-  json.signature = { ...json.signature, outputs };
-}
-
-/** The model JSON (patched) and its weights, read once per path. */
+/** The model JSON (prepared for posenet) and its weights, read once per path. */
 const artifactsCache = new Map<string, Promise<tf.io.ModelArtifacts>>();
 
 function readArtifacts(modelJsonPath: string): Promise<tf.io.ModelArtifacts> {
   let artifacts = artifactsCache.get(modelJsonPath);
   if (artifacts === undefined) {
-    artifacts = (async () => {
-      const json = JSON.parse(await Deno.readTextFile(modelJsonPath)) as ModelJson;
-      patchModelJson(json);
-      const dir = new URL(".", new URL(modelJsonPath, `file://${Deno.cwd()}/`));
-      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-      const chunks: Uint8Array[] = [];
-      for (const group of json.weightsManifest) {
-        weightSpecs.push(...group.weights);
-        for (const p of group.paths) chunks.push(await Deno.readFile(new URL(p, dir)));
-      }
-      const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-      let at = 0;
-      for (const c of chunks) {
-        weightData.set(c, at);
-        at += c.byteLength;
-      }
-      return {
-        modelTopology: json.modelTopology as unknown as tf.io.ModelArtifacts["modelTopology"],
-        weightSpecs,
-        weightData: weightData.buffer,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy ?? undefined,
-        signature: json.signature,
-      };
-    })();
+    artifacts = readTfjsPoseNetArtifacts(modelJsonPath);
     artifactsCache.set(modelJsonPath, artifacts);
     artifacts.catch(() => artifactsCache.delete(modelJsonPath));
   }
@@ -241,14 +156,9 @@ function createTfjsPeer(
   checkPeerOptions(opts);
   const r = opts.resolution;
   return withBackend(backend, async () => {
-    const artifacts = await readArtifacts(opts.modelJsonPath);
-    const model = await tfconv.loadGraphModel(tf.io.fromMemory(artifacts));
-    const names = model.outputs.map((o) => o.name.replace(/:0$/, ""));
-    if (names.join() !== HEAD_OUTPUTS.join()) {
-      model.dispose();
-      throw new Error(`graph outputs are [${names}], posenet needs [${HEAD_OUTPUTS}]`);
-    }
-    const net = new posenet.PoseNet(new posenet.MobileNet(model, PEER_OUTPUT_STRIDE), [r, r]);
+    // Loaded while `backend` is active, so the weight tensors live on it.
+    const model = await loadTfjsPoseNetGraph(await readArtifacts(opts.modelJsonPath));
+    const net = createTfjsPoseNet(model, r);
     let disposed = false;
     const description = backend === "webgpu"
       ? `@tensorflow-models/posenet ${POSENET_VERSION} estimateSinglePose on TF.js ` +
