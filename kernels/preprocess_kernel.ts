@@ -12,6 +12,7 @@ import {
   preprocessUniforms,
 } from "../shaders/preprocess.ts";
 import { unpackChannels } from "./layout.ts";
+import { dispatchAndRead } from "./run_kernel.ts";
 import { computePipeline, workgroupGrid } from "./compute_kernel.ts";
 import type { GpuContext } from "./gpu_context.ts";
 
@@ -141,25 +142,19 @@ export async function runPreprocessOnce(
     size: outBytes,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
-  const readback = device.createBuffer({
-    size: outBytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
   try {
     device.queue.writeBuffer(imageBuffer, 0, image.bytes);
     device.queue.writeBuffer(frame, 0, preprocessUniforms(image));
-    device.queue.writeBuffer(output, 0, new Float32Array(outBytes / 4).fill(NaN));
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    kernel.dispatch(pass, kernel.bind(imageBuffer, frame, output));
-    pass.end();
-    encoder.copyBufferToBuffer(output, 0, readback, 0, outBytes);
-    device.queue.submit([encoder.finish()]);
-    await gpu.guard(readback.mapAsync(GPUMapMode.READ));
-    const packed = new Float32Array(readback.getMappedRange().slice(0));
-    readback.unmap();
+    const bindGroup = kernel.bind(imageBuffer, frame, output);
+    const packed = await dispatchAndRead(
+      gpu,
+      "preprocess",
+      output,
+      outBytes,
+      (pass) => kernel.dispatch(pass, bindGroup),
+    );
     return unpackChannels(packed, outHeight * outWidth, 3);
   } finally {
-    for (const b of [imageBuffer, frame, output, readback]) b.destroy();
+    for (const b of [imageBuffer, frame, output]) b.destroy();
   }
 }

@@ -56,27 +56,79 @@ export async function runKernelOnce(
     size: outBytes,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
-  const readBuffer = device.createBuffer({
-    label: `${kernel.label} readback`,
-    size: outBytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
   try {
     device.queue.writeBuffer(inBuffer, 0, packedIn);
-    device.queue.writeBuffer(outBuffer, 0, new Float32Array(outBytes / 4).fill(NaN));
-    const encoder = device.createCommandEncoder({ label: kernel.label });
-    const pass = encoder.beginComputePass({ label: kernel.label });
-    kernel.dispatch(pass, kernel.bind(inBuffer, outBuffer));
-    pass.end();
-    encoder.copyBufferToBuffer(outBuffer, 0, readBuffer, 0, outBytes);
-    device.queue.submit([encoder.finish()]);
-    await gpu.guard(readBuffer.mapAsync(GPUMapMode.READ));
-    const packedOut = new Float32Array(readBuffer.getMappedRange().slice(0));
-    readBuffer.unmap();
+    const bindGroup = kernel.bind(inBuffer, outBuffer);
+    const packedOut = await dispatchAndRead(
+      gpu,
+      kernel.label,
+      outBuffer,
+      outBytes,
+      (pass) => kernel.dispatch(pass, bindGroup),
+    );
     return unpackChannels(packedOut, oh * ow, oc);
   } finally {
     inBuffer.destroy();
     outBuffer.destroy();
-    readBuffer.destroy();
+  }
+}
+
+/**
+ * The one-shot readback every "run once" path shares: fills the first `bytes` of `output` with
+ * NaN (so an element the work fails to write comes back as NaN), records `record` in one compute
+ * pass, copies `output` to a fresh mappable buffer, submits, and returns the bytes as floats.
+ *
+ * @param gpu The device context.
+ * @param label Label for the command encoder and the readback buffer.
+ * @param output The buffer the work writes (needs `COPY_SRC | COPY_DST`).
+ * @param bytes How many bytes of `output` to poison and read back.
+ * @param record Records the dispatches into the pass.
+ * @returns The first `bytes` of `output` after the work.
+ * @throws {DeviceLostError} If the device is lost before the result arrives.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext } from "./gpu_context.ts";
+ * import { dispatchAndRead } from "./run_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const out = gpu.device.createBuffer({
+ *   size: 16,
+ *   usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+ * });
+ * const values = await dispatchAndRead(gpu, "nothing", out, 16, () => {});
+ * console.log(values); // NaN × 4: nothing wrote the buffer
+ * out.destroy();
+ * gpu.destroy();
+ * ```
+ */
+export async function dispatchAndRead(
+  gpu: GpuContext,
+  label: string,
+  output: GPUBuffer,
+  bytes: number,
+  record: (pass: GPUComputePassEncoder) => void,
+): Promise<Float32Array<ArrayBuffer>> {
+  gpu.assertAlive();
+  const device = gpu.device;
+  const readback = device.createBuffer({
+    label: `${label} readback`,
+    size: bytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    device.queue.writeBuffer(output, 0, new Float32Array(bytes / 4).fill(NaN));
+    const encoder = device.createCommandEncoder({ label });
+    const pass = encoder.beginComputePass({ label });
+    record(pass);
+    pass.end();
+    encoder.copyBufferToBuffer(output, 0, readback, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    await gpu.guard(readback.mapAsync(GPUMapMode.READ));
+    const result = new Float32Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    return result;
+  } finally {
+    readback.destroy();
   }
 }

@@ -12,6 +12,7 @@ import { createConv2dKernel } from "../kernels/conv2d.ts";
 import { createDepthwiseConvKernel } from "../kernels/depthwise_conv.ts";
 import type { GpuContext } from "../kernels/gpu_context.ts";
 import { packChannels, packedByteLength } from "../kernels/layout.ts";
+import { dispatchAndRead } from "../kernels/run_kernel.ts";
 import type { PoseNetHeads } from "../decode/heads.ts";
 import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
 import {
@@ -451,36 +452,22 @@ export async function runNetworkOnce(
       `network input has ${input.length} values, expected ${inputHeight}x${inputWidth}x3`,
     );
   }
-  gpu.assertAlive();
   const buffers = network.createBuffers();
-  const readback = gpu.device.createBuffer({
-    label: "heads readback",
-    size: network.headsBytes,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
   try {
     gpu.device.queue.writeBuffer(
       buffers.input,
       0,
       packChannels(input, inputHeight * inputWidth, 3),
     );
-    gpu.device.queue.writeBuffer(
+    const fused = await dispatchAndRead(
+      gpu,
+      "posenet network",
       buffers.heads,
-      0,
-      new Float32Array(network.headsBytes / 4).fill(NaN),
+      network.headsBytes,
+      (pass) => network.encode(pass, buffers),
     );
-    const encoder = gpu.device.createCommandEncoder({ label: "posenet network" });
-    const pass = encoder.beginComputePass();
-    network.encode(pass, buffers);
-    pass.end();
-    encoder.copyBufferToBuffer(buffers.heads, 0, readback, 0, network.headsBytes);
-    gpu.device.queue.submit([encoder.finish()]);
-    await gpu.guard(readback.mapAsync(GPUMapMode.READ));
-    const fused = new Float32Array(readback.getMappedRange().slice(0));
-    readback.unmap();
     return splitHeads(fused, heatmapHeight, heatmapWidth, network.outputStride);
   } finally {
     buffers.destroy();
-    readback.destroy();
   }
 }

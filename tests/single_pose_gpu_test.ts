@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import { dispatchAndRead } from "../kernels/run_kernel.ts";
 import {
   createSinglePoseDecoder,
   poseFromDecoded,
@@ -41,26 +42,19 @@ async function decodeOnGpu(
     size: SINGLE_POSE_RESULT_BYTES,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
-  const read = device.createBuffer({
-    size: SINGLE_POSE_RESULT_BYTES,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
   try {
     device.queue.writeBuffer(heads, 0, fused);
     device.queue.writeBuffer(frame, 0, decodeUniforms(transform));
-    device.queue.writeBuffer(out, 0, new Float32Array(SINGLE_POSE_RESULT_BYTES / 4).fill(NaN));
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    decoder.dispatch(pass, decoder.bind(heads, frame, out));
-    pass.end();
-    encoder.copyBufferToBuffer(out, 0, read, 0, SINGLE_POSE_RESULT_BYTES);
-    device.queue.submit([encoder.finish()]);
-    await gpu.guard(read.mapAsync(GPUMapMode.READ));
-    const result = new Float32Array(read.getMappedRange().slice(0));
-    read.unmap();
-    return result;
+    const bindGroup = decoder.bind(heads, frame, out);
+    return await dispatchAndRead(
+      gpu,
+      "decode single pose",
+      out,
+      SINGLE_POSE_RESULT_BYTES,
+      (pass) => decoder.dispatch(pass, bindGroup),
+    );
   } finally {
-    for (const b of [heads, frame, out, read]) b.destroy();
+    for (const b of [heads, frame, out]) b.destroy();
   }
 }
 
