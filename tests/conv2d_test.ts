@@ -3,16 +3,13 @@ import { createGpuContext } from "../kernels/gpu_context.ts";
 import { conv2d } from "../kernels/conv2d.ts";
 import { InvalidInputError } from "../errors.ts";
 import {
-  caseName,
   CHANNELS,
-  checkConvCase,
+  checkConvMatrix,
   type ConvCase,
   DILATIONS,
   SIZES,
   STRIDES,
-  WorstError,
 } from "./support/conv_case.ts";
-import { mulberry32, runSeed } from "./support/random.ts";
 
 function conv2dCases(): ConvCase[] {
   const cases: ConvCase[] = [];
@@ -63,20 +60,7 @@ function conv2dCases(): ConvCase[] {
 }
 
 Deno.test("conv2d() equals ONNX Runtime over the shape matrix", async (t) => {
-  const gpu = await createGpuContext();
-  const rng = mulberry32(runSeed("conv2d"));
-  const worst = new WorstError();
-  try {
-    for (const c of conv2dCases()) {
-      await t.step(
-        caseName(c),
-        async () => worst.add(caseName(c), await checkConvCase(gpu, rng, c)),
-      );
-    }
-  } finally {
-    console.log(worst.summary("conv2d"));
-    gpu.destroy();
-  }
+  await checkConvMatrix(t, "conv2d", conv2dCases());
 });
 
 Deno.test("conv2d() rejects an input whose data length does not match its shape", async () => {

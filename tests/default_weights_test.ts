@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { ModelLoadError } from "../errors.ts";
+import { moduleTempDir } from "./support/temp_dir.ts";
 import {
   DEFAULT_NPM_REGISTRY,
   DEFAULT_WEIGHTS_PACKAGE,
@@ -10,18 +11,7 @@ import {
 } from "../models/default_weights.ts";
 
 /** Every temp dir of this file lives below one root, removed when the test module unloads. */
-const TEMP_ROOT = await Deno.makeTempDir({ prefix: "posenet_test_" });
-globalThis.addEventListener("unload", () => {
-  try {
-    Deno.removeSync(TEMP_ROOT, { recursive: true });
-  } catch {
-    // best effort
-  }
-});
-
-function tempDir(): Promise<string> {
-  return Deno.makeTempDir({ dir: TEMP_ROOT });
-}
+const { tempDir } = await moduleTempDir("posenet_test_");
 
 // ---------------------------------------------------------------------------------------------
 // A synthetic package tarball with the real package's layout

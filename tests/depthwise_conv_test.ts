@@ -3,16 +3,13 @@ import { createGpuContext } from "../kernels/gpu_context.ts";
 import { depthwiseConv } from "../kernels/depthwise_conv.ts";
 import { InvalidInputError } from "../errors.ts";
 import {
-  caseName,
   CHANNELS,
-  checkConvCase,
+  checkConvMatrix,
   type ConvCase,
   DILATIONS,
   SIZES,
   STRIDES,
-  WorstError,
 } from "./support/conv_case.ts";
-import { mulberry32, runSeed } from "./support/random.ts";
 
 function depthwiseCases(): ConvCase[] {
   const cases: ConvCase[] = [];
@@ -60,20 +57,7 @@ function depthwiseCases(): ConvCase[] {
 }
 
 Deno.test("depthwiseConv() equals ONNX Runtime over the shape matrix, dilated and strided", async (t) => {
-  const gpu = await createGpuContext();
-  const rng = mulberry32(runSeed("depthwiseConv"));
-  const worst = new WorstError();
-  try {
-    for (const c of depthwiseCases()) {
-      await t.step(
-        caseName(c),
-        async () => worst.add(caseName(c), await checkConvCase(gpu, rng, c)),
-      );
-    }
-  } finally {
-    console.log(worst.summary("depthwiseConv"));
-    gpu.destroy();
-  }
+  await checkConvMatrix(t, "depthwiseConv", depthwiseCases());
 });
 
 Deno.test("depthwiseConv() rejects a filter that is not [kh, kw, C, 1]", async () => {

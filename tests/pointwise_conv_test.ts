@@ -2,15 +2,7 @@ import assert from "node:assert/strict";
 import { createGpuContext } from "../kernels/gpu_context.ts";
 import { pointwiseConv } from "../kernels/pointwise_conv.ts";
 import { InvalidInputError } from "../errors.ts";
-import {
-  caseName,
-  CHANNELS,
-  checkConvCase,
-  type ConvCase,
-  SIZES,
-  WorstError,
-} from "./support/conv_case.ts";
-import { mulberry32, runSeed } from "./support/random.ts";
+import { CHANNELS, checkConvMatrix, type ConvCase, SIZES } from "./support/conv_case.ts";
 
 function pointwiseCases(): ConvCase[] {
   const cases: ConvCase[] = [];
@@ -62,20 +54,7 @@ function pointwiseCases(): ConvCase[] {
 }
 
 Deno.test("pointwiseConv() equals ONNX Runtime over the shape matrix", async (t) => {
-  const gpu = await createGpuContext();
-  const rng = mulberry32(runSeed("pointwiseConv"));
-  const worst = new WorstError();
-  try {
-    for (const c of pointwiseCases()) {
-      await t.step(
-        caseName(c),
-        async () => worst.add(caseName(c), await checkConvCase(gpu, rng, c)),
-      );
-    }
-  } finally {
-    console.log(worst.summary("pointwiseConv"));
-    gpu.destroy();
-  }
+  await checkConvMatrix(t, "pointwiseConv", pointwiseCases());
 });
 
 Deno.test("pointwiseConv() rejects a filter whose input channels do not match", async () => {

@@ -43,15 +43,9 @@ import {
   solidImage,
   within,
 } from "./reliability_helpers.ts";
+import { moduleTempDir } from "./support/temp_dir.ts";
 
-const TEMP = await Deno.makeTempDir({ prefix: "posenet_reliability_inputs_" });
-globalThis.addEventListener("unload", () => {
-  try {
-    Deno.removeSync(TEMP, { recursive: true });
-  } catch {
-    // best effort
-  }
-});
+const { root: TEMP } = await moduleTempDir("posenet_reliability_inputs_");
 const MODEL_JSON = await fetchDefaultWeights();
 const MODEL_TEXT = await Deno.readTextFile(MODEL_JSON);
 const MODEL_BIN = await Deno.readFile(join(MODEL_JSON, "..", "posenet.bin"));

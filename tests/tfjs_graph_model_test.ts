@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ModelLoadError } from "../errors.ts";
+import { moduleTempDir } from "./support/temp_dir.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
 import type { ConvLayerWeights, PoseNetWeights } from "../models/posenet_weights.ts";
 import {
@@ -12,18 +13,7 @@ import {
 } from "../models/tfjs_graph_model.ts";
 
 /** Every temp dir of this file lives below one root, removed when the test module unloads. */
-const TEMP_ROOT = await Deno.makeTempDir({ prefix: "posenet_test_" });
-globalThis.addEventListener("unload", () => {
-  try {
-    Deno.removeSync(TEMP_ROOT, { recursive: true });
-  } catch {
-    // best effort
-  }
-});
-
-function tempDir(): Promise<string> {
-  return Deno.makeTempDir({ dir: TEMP_ROOT });
-}
+const { tempDir } = await moduleTempDir("posenet_test_");
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -12,7 +12,8 @@ import type { GpuContext } from "../../kernels/gpu_context.ts";
 import { OnnxGraphBuilder, tfSamePads } from "../../reference/onnx_graph.ts";
 import { runOrtOnce } from "../../reference/ort_session.ts";
 import { assertClose, type Difference } from "./compare.ts";
-import { type Rng, uniform } from "./random.ts";
+import { mulberry32, type Rng, runSeed, uniform } from "./random.ts";
+import { createGpuContext } from "../../kernels/gpu_context.ts";
 
 /** max |ours − ORT| ≤ KERNEL_TOLERANCE · max(1, max |ORT|). */
 export const KERNEL_TOLERANCE = 1e-4;
@@ -137,5 +138,34 @@ export class WorstError {
   summary(kernel: string): string {
     return `${kernel}: ${this.#cases} cases vs ONNX Runtime, worst max|ours−ORT|/max(1,max|ORT|) = ` +
       `${this.#worst.toExponential(2)} at ${this.#where}`;
+  }
+}
+
+/**
+ * Runs every case as a test step on one device and one seeded generator, and prints the suite's
+ * worst error at the end (also when a step fails).
+ *
+ * @param t The test context.
+ * @param suite Name printed with the seed and the worst error.
+ * @param cases The cases.
+ */
+export async function checkConvMatrix(
+  t: Deno.TestContext,
+  suite: string,
+  cases: readonly ConvCase[],
+): Promise<void> {
+  const gpu = await createGpuContext();
+  const rng = mulberry32(runSeed(suite));
+  const worst = new WorstError();
+  try {
+    for (const c of cases) {
+      await t.step(
+        caseName(c),
+        async () => worst.add(caseName(c), await checkConvCase(gpu, rng, c)),
+      );
+    }
+  } finally {
+    console.log(worst.summary(suite));
+    gpu.destroy();
   }
 }
