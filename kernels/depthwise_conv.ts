@@ -10,7 +10,7 @@ import { defaultGpuContext } from "./default_context.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
 import { channelSlots } from "./layout.ts";
-import { runKernelOnce } from "./run_kernel.ts";
+import { runAndDispose } from "./run_kernel.ts";
 import { variantTiling } from "./kernel_variants.ts";
 import { samePadding } from "./same_padding.ts";
 
@@ -213,10 +213,5 @@ export async function depthwiseConv(
     filter.data,
     bias,
   );
-  try {
-    const [oh, ow] = kernel.outputShape;
-    return { data: await runKernelOnce(gpu, kernel, input.data), shape: [1, oh, ow, channels] };
-  } finally {
-    kernel.dispose();
-  }
+  return await runAndDispose(gpu, kernel, input.data);
 }

@@ -10,7 +10,7 @@ import { defaultGpuContext } from "./default_context.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
 import { channelSlots } from "./layout.ts";
-import { runKernelOnce } from "./run_kernel.ts";
+import { runAndDispose } from "./run_kernel.ts";
 import { variantTiling } from "./kernel_variants.ts";
 
 /**
@@ -193,9 +193,5 @@ export async function pointwiseConv(
     filter.data,
     bias,
   );
-  try {
-    return { data: await runKernelOnce(gpu, kernel, input.data), shape: [1, height, width, cout] };
-  } finally {
-    kernel.dispose();
-  }
+  return await runAndDispose(gpu, kernel, input.data);
 }

@@ -6,6 +6,7 @@
 
 import type { GpuContext } from "./gpu_context.ts";
 import type { GpuKernel } from "./compute_kernel.ts";
+import type { HostTensor } from "./host_tensor.ts";
 import { packChannels, packedByteLength, unpackChannels } from "./layout.ts";
 
 /**
@@ -70,6 +71,44 @@ export async function runKernelOnce(
   } finally {
     inBuffer.destroy();
     outBuffer.destroy();
+  }
+}
+
+/**
+ * Runs a kernel built for one call on host data, frees it, and returns the output as a batch-1
+ * NHWC {@linkcode HostTensor}: what the one-shot `conv2d`, `depthwiseConv` and `pointwiseConv`
+ * do after building their kernel.
+ *
+ * @param gpu The device context the kernel was built on.
+ * @param kernel The kernel; disposed when this returns or throws.
+ * @param input NHWC values of `kernel.inputShape`.
+ * @returns `[1, H, W, C]` of `kernel.outputShape`.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext, createPointwiseConvKernel } from "../mod.ts";
+ * import { runAndDispose } from "./run_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const kernel = await createPointwiseConvKernel(
+ *   gpu,
+ *   { height: 1, width: 1, inChannels: 1, outChannels: 1, relu6: false },
+ *   new Float32Array([2]),
+ *   new Float32Array([0]),
+ * );
+ * console.log((await runAndDispose(gpu, kernel, new Float32Array([3]))).shape); // [1, 1, 1, 1]
+ * gpu.destroy();
+ * ```
+ */
+export async function runAndDispose(
+  gpu: GpuContext,
+  kernel: GpuKernel,
+  input: Float32Array,
+): Promise<HostTensor> {
+  try {
+    return { data: await runKernelOnce(gpu, kernel, input), shape: [1, ...kernel.outputShape] };
+  } finally {
+    kernel.dispose();
   }
 }
 
