@@ -46,6 +46,7 @@ export {
 } from "./models/architecture.ts";
 export { HEAD_LAYOUT, type NetworkBuffers, type PoseNetNetwork } from "./models/posenet_network.ts";
 export * from "./kernels/gpu_context.ts";
+export * from "./kernels/webgpu_provider.ts";
 export * from "./kernels/host_tensor.ts";
 export * from "./kernels/compute_kernel.ts";
 export * from "./kernels/conv2d.ts";

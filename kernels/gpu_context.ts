@@ -1,22 +1,29 @@
 /**
- * Finding a WebGPU adapter and device, checking the limits the kernels rely on, and turning device
- * loss into an error instead of a hang.
+ * Finding a WebGPU adapter and device on the chosen provider (Deno's built-in WebGPU or Dawn, see
+ * `webgpu_provider.ts`), checking the limits the kernels rely on, and turning device loss into an
+ * error instead of a hang.
  *
  * @module
  */
 
 import { DeviceLostError, WebGpuUnavailableError } from "../errors.ts";
+import { type FeatureLevel, requestDawnAdapter } from "./_dawn_adapter.ts";
+import { readEnv } from "./_env.ts";
+import { resolveWebGpuProvider, type WebGpuProvider } from "./webgpu_provider.ts";
+
+export type { FeatureLevel };
 
 /**
- * What the adapter says about itself, copied out of `GPUAdapterInfo`.
+ * What the adapter says about itself, copied out of `GPUAdapterInfo`, and which provider and
+ * backend it came from.
  *
  * @example
  * ```ts
  * import { createGpuContext } from "./gpu_context.ts";
  *
  * const gpu = await createGpuContext();
- * const { description, isFallbackAdapter, backend } = gpu.adapter;
- * console.log(description, isFallbackAdapter ? "(software)" : "", backend);
+ * const { description, isFallbackAdapter, provider, backend, featureLevel } = gpu.adapter;
+ * console.log(description, isFallbackAdapter ? "(software)" : "", provider, backend, featureLevel);
  * gpu.destroy();
  * ```
  */
@@ -29,8 +36,15 @@ export interface AdapterSummary {
   readonly description: string;
   /** Whether the adapter is a software fallback (llvmpipe / lavapipe). */
   readonly isFallbackAdapter: boolean;
-  /** The WebGPU backend in use when known (`DENO_WEBGPU_BACKEND`), else `"default"`. */
+  /** The WebGPU implementation that runs the work. */
+  readonly provider: WebGpuProvider;
+  /**
+   * The native API under it: for Dawn the backend it runs on (`vulkan`, `opengl`, …); for Deno
+   * `DENO_WEBGPU_BACKEND` when set, else `"default"`.
+   */
   readonly backend: string;
+  /** WebGPU feature level of the adapter: `"core"`, or `"compatibility"` (e.g. Dawn on OpenGL). */
+  readonly featureLevel: FeatureLevel;
 }
 
 /**
@@ -43,10 +57,33 @@ export interface AdapterSummary {
  * const gpu = await createGpuContext({ powerPreference: "high-performance" });
  * gpu.destroy();
  * ```
+ *
+ * @example Dawn, on its OpenGL backend only
+ * ```ts ignore
+ * import { createGpuContext } from "./gpu_context.ts";
+ *
+ * // deno run --allow-ffi --allow-env --allow-read app.ts
+ * const gpu = await createGpuContext({ provider: "dawn", dawnBackend: "opengl" });
+ * console.log(gpu.adapter.provider, gpu.adapter.backend); // dawn opengl
+ * gpu.destroy();
+ * ```
  */
 export interface GpuContextOptions {
   /** Adapter power preference. */
   readonly powerPreference?: GPUPowerPreference;
+  /**
+   * The WebGPU implementation: `"deno"` (the host's `navigator.gpu`) or `"dawn"` (the npm
+   * package `webgpu`, loaded on first use; needs `--allow-ffi`). Default: `$POSENET_WEBGPU`, else
+   * `"deno"`.
+   */
+  readonly provider?: WebGpuProvider;
+  /**
+   * Dawn only: the one backend to try (`vulkan`, `opengl`, `opengles`, `metal`, `d3d12`, `d3d11`).
+   * Default: `$POSENET_DAWN_BACKEND`, else Vulkan, then OpenGL, then OpenGL ES on Linux.
+   */
+  readonly dawnBackend?: string;
+  /** Dawn only: extra flags for its `create()`, e.g. `["enable-dawn-features=…"]`. */
+  readonly dawnFlags?: readonly string[];
 }
 
 /**
@@ -104,44 +141,42 @@ const LOSS_GRACE_MS = 100;
 
 const HOW_TO_GET_WEBGPU = "On a machine without a GPU, install Mesa's software drivers " +
   "(`apt-get install -y mesa-vulkan-drivers`), then pick the backend with " +
-  "DENO_WEBGPU_BACKEND=vulkan (lavapipe) or DENO_WEBGPU_BACKEND=gl (llvmpipe).";
+  "DENO_WEBGPU_BACKEND=vulkan (lavapipe) or DENO_WEBGPU_BACKEND=gl (llvmpipe); or run on Dawn " +
+  '(provider "dawn", POSENET_WEBGPU=dawn, with --allow-ffi).';
+
+/** An adapter from one provider, before a device is requested from it. */
+interface ProvidedAdapter {
+  readonly adapter: GPUAdapter;
+  readonly backend: string;
+  readonly featureLevel: FeatureLevel;
+  /** What must stay referenced while the device lives (Dawn's instance). */
+  readonly owner?: unknown;
+}
 
 /**
- * Requests a WebGPU adapter and device, checks the limits the kernels rely on, and watches for
- * device loss.
+ * Requests a WebGPU adapter and device from the chosen provider, checks the limits the kernels
+ * rely on, and watches for device loss.
  *
- * @param options Adapter preferences.
+ * @param options Provider and adapter preferences.
  * @returns A ready {@linkcode GpuContext}.
- * @throws {WebGpuUnavailableError} When `navigator.gpu` is missing or no adapter or device can be
- * had; the message says how to get one.
+ * @throws {InvalidInputError} When `provider` (or `$POSENET_WEBGPU`) is not a provider name.
+ * @throws {WebGpuUnavailableError} When the provider cannot start, or no adapter or device can be
+ * had; the message names the provider, what was tried and how to fix it.
  *
  * @example Run on whatever adapter the system offers
  * ```ts
  * import { createGpuContext } from "./gpu_context.ts";
  * const gpu = await createGpuContext();
- * console.log(gpu.adapter.description);
+ * console.log(gpu.adapter.provider, gpu.adapter.description);
  * gpu.destroy();
  * ```
  */
 export async function createGpuContext(options: GpuContextOptions = {}): Promise<GpuContext> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-  if (!gpu) {
-    throw new WebGpuUnavailableError(
-      `WebGPU is not available here (navigator.gpu is undefined). ${HOW_TO_GET_WEBGPU}`,
-    );
-  }
-  let adapter: GPUAdapter | null;
-  try {
-    adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
-  } catch (cause) {
-    throw new WebGpuUnavailableError(
-      `requesting a WebGPU adapter failed: ${(cause as Error).message}. ${HOW_TO_GET_WEBGPU}`,
-      { cause },
-    );
-  }
-  if (!adapter) {
-    throw new WebGpuUnavailableError(`no WebGPU adapter was found. ${HOW_TO_GET_WEBGPU}`);
-  }
+  const provider = resolveWebGpuProvider(options.provider);
+  const provided = provider === "dawn"
+    ? await dawnAdapter(options)
+    : await navigatorAdapter(options.powerPreference);
+  const { adapter } = provided;
   const limits = adapter.limits;
   const problems: string[] = [];
   if (limits.maxStorageBuffersPerShaderStage < REQUIRED_STORAGE_BUFFERS) {
@@ -158,7 +193,7 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
   }
   if (problems.length > 0) {
     throw new WebGpuUnavailableError(
-      `the WebGPU adapter lacks limits the kernels need: ${problems.join("; ")}`,
+      `the ${provider} WebGPU adapter lacks limits the kernels need: ${problems.join("; ")}`,
     );
   }
   const hasTimestampQuery = adapter.features.has("timestamp-query");
@@ -174,7 +209,9 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
     });
   } catch (cause) {
     throw new WebGpuUnavailableError(
-      `requesting a WebGPU device failed: ${(cause as Error).message}`,
+      `requesting a WebGPU device from the ${provider} provider failed: ${
+        (cause as Error).message
+      }`,
       { cause },
     );
   }
@@ -182,21 +219,59 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
   const summary: AdapterSummary = {
     vendor: String(info?.vendor ?? ""),
     architecture: String(info?.architecture ?? ""),
-    description: String(info?.description ?? ""),
+    description: String(info?.description || info?.device || ""),
     isFallbackAdapter: Boolean(
       (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter,
     ),
-    backend: readBackendEnv(),
+    provider,
+    backend: provided.backend,
+    featureLevel: provided.featureLevel,
   };
-  return new WatchedGpuContext(device, summary, hasTimestampQuery);
+  return new WatchedGpuContext(device, summary, hasTimestampQuery, provided.owner);
 }
 
-function readBackendEnv(): string {
-  try {
-    return Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default";
-  } catch {
-    return "default";
+/** Deno's built-in WebGPU (or a page's): core first, then compatibility mode. */
+async function navigatorAdapter(
+  powerPreference: GPUPowerPreference | undefined,
+): Promise<ProvidedAdapter> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) {
+    throw new WebGpuUnavailableError(
+      `WebGPU is not available here (navigator.gpu is undefined). ${HOW_TO_GET_WEBGPU}`,
+    );
   }
+  const backend = readEnv("DENO_WEBGPU_BACKEND") ?? "default";
+  for (const featureLevel of ["core", "compatibility"] as const) {
+    let adapter: GPUAdapter | null;
+    try {
+      adapter = await gpu.requestAdapter(
+        { powerPreference, featureLevel } as GPURequestAdapterOptions,
+      );
+    } catch (cause) {
+      throw new WebGpuUnavailableError(
+        `requesting a WebGPU adapter failed: ${(cause as Error).message}. ${HOW_TO_GET_WEBGPU}`,
+        { cause },
+      );
+    }
+    if (adapter) return { adapter, backend, featureLevel };
+  }
+  throw new WebGpuUnavailableError(`no WebGPU adapter was found. ${HOW_TO_GET_WEBGPU}`);
+}
+
+async function dawnAdapter(options: GpuContextOptions): Promise<ProvidedAdapter> {
+  const found = await requestDawnAdapter({
+    powerPreference: options.powerPreference,
+    backend: options.dawnBackend,
+    flags: options.dawnFlags,
+  });
+  return { ...found, owner: found.instance };
+}
+
+/** Resolves when `promise` does or after `ms`, whichever comes first. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
 }
 
 class WatchedGpuContext implements GpuContext {
@@ -210,7 +285,16 @@ class WatchedGpuContext implements GpuContext {
   #lost: Promise<never>;
   #markLost!: (reason: string) => void;
 
-  constructor(device: GPUDevice, adapter: AdapterSummary, hasTimestampQuery: boolean) {
+  /** Kept referenced while the device lives (Dawn's instance). */
+  readonly #owner: unknown;
+
+  constructor(
+    device: GPUDevice,
+    adapter: AdapterSummary,
+    hasTimestampQuery: boolean,
+    owner: unknown,
+  ) {
+    this.#owner = owner;
     this.device = device;
     this.adapter = adapter;
     this.hasTimestampQuery = hasTimestampQuery;
@@ -255,17 +339,19 @@ class WatchedGpuContext implements GpuContext {
     });
     settled.catch(() => {});
     this.assertAlive();
-    return Promise.race([settled, this.#lost]);
+    // On a loss, `promise` itself usually settles a moment later; wait for it (a bounded time) so
+    // no native callback is left pending. Dawn's addon crashes the process if it exits while a
+    // `mapAsync` of a destroyed device has not called back yet.
+    const lost = this.#lost.catch(async (error) => {
+      await within(settled.catch(() => {}), LOSS_GRACE_MS);
+      throw error;
+    });
+    return Promise.race([settled, lost]);
   }
 
   /** Resolves once the device is lost or after `ms`, whichever comes first. */
-  async #lostWithin(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#lost.catch(() => {}),
-      new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
-    ]);
-    clearTimeout(timer);
+  #lostWithin(ms: number): Promise<void> {
+    return within(this.#lost.catch(() => {}), ms);
   }
 
   destroy(): void {

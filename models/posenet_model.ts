@@ -41,6 +41,7 @@ import {
   type SinglePoseDecoder,
 } from "../decode/single_pose_gpu.ts";
 import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
 import { createPreprocessKernel, type PreprocessKernel } from "../kernels/preprocess_kernel.ts";
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
@@ -100,6 +101,12 @@ export interface ModelConfig {
   readonly weights?: PoseNetWeights;
   /** GPU to run on; by default the model makes its own and destroys it on `dispose()`. */
   readonly context?: GpuContext;
+  /**
+   * Without `context`: the WebGPU implementation the model's own GPU context uses, `"deno"`
+   * (built in) or `"dawn"` (npm `webgpu`, needs `--allow-ffi`). Default: `$POSENET_WEBGPU`, else
+   * `"deno"`. See `GpuContextOptions.provider`.
+   */
+  readonly provider?: WebGpuProvider;
   /** Kernel variant per family (default `tiled`; see `KERNEL_VARIANTS`). */
   readonly variants?: KernelVariantChoice;
   /** Frames that may be in flight at once (default 3): each has its own GPU buffers. */
@@ -674,7 +681,12 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       `multiplier ${config.multiplier} does not match the weights, which are MobileNetV1 ${multiplier}`,
     );
   }
-  const context = config.context ?? await createGpuContext();
+  if (config.context !== undefined && config.provider !== undefined) {
+    throw new InvalidInputError(
+      "give load() either context or provider, not both: a context already has its provider",
+    );
+  }
+  const context = config.context ?? await createGpuContext({ provider: config.provider });
   let network: PoseNetNetwork | undefined;
   try {
     network = await createPoseNetNetwork(context, weights, {

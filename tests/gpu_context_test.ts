@@ -23,7 +23,7 @@ Deno.test("createGpuContext() without navigator.gpu says how to get WebGPU", asy
   Object.defineProperty(navigator, "gpu", { value: undefined, configurable: true });
   try {
     await assert.rejects(
-      createGpuContext(),
+      createGpuContext({ provider: "deno" }),
       (e: unknown) =>
         e instanceof WebGpuUnavailableError && /navigator\.gpu is undefined/.test(e.message) &&
         /mesa-vulkan-drivers/.test(e.message) && /DENO_WEBGPU_BACKEND=vulkan/.test(e.message),
