@@ -3,14 +3,27 @@
  * (wasm 1 and 2 threads, webgpu) and TF.js (webgpu, wasm), on the same machine in the same run.
  *
  * ```sh
- * deno task bench [--quick] [--json out.json] [--variant pointwise=simple,depthwise=tiled]
- *                 [--engines this,ort-wasm-2t] [--resolutions 257,513] [--no-kernels]
+ * deno task bench [--quick] [--json out.json] [--webgpu deno,dawn]
+ *                 [--variant pointwise=simple,depthwise=tiled] [--engines this,ort-wasm-2t]
+ *                 [--resolutions 257,513] [--no-kernels]
+ *                 [--kernel-timing timestamp-query|cpu-batched]
  * ```
+ *
+ * `--webgpu` names the WebGPU providers (default both): each gets its own device, round trip,
+ * ceilings and kernel table, and this runtime and the GPU peers (`ort-webgpu`, `tfjs-webgpu`) run
+ * once on each, all interleaved in the same latency rounds as the CPU peers. Kernels are timed
+ * with `timestamp-query` where the adapter has it, else `cpu-batched` (see `gpu_timer.ts`);
+ * `--kernel-timing` forces one.
  *
  * @module
  */
 
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import {
+  resolveWebGpuProvider,
+  WEBGPU_PROVIDERS,
+  type WebGpuProvider,
+} from "../kernels/webgpu_provider.ts";
 import {
   KERNEL_VARIANTS,
   type KernelFamily,
@@ -22,8 +35,8 @@ import { load } from "../models/posenet_model.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { PEER_FACTORIES, PEER_NAMES, type PeerName } from "./peers/peer.ts";
-import { measureCeilings } from "./ceilings.ts";
-import { GpuTimer } from "./gpu_timer.ts";
+import { type Ceilings, measureCeilings } from "./ceilings.ts";
+import { GpuTimer, type TimingMethod } from "./gpu_timer.ts";
 import { benchKernels, type KernelFigure } from "./kernel_bench.ts";
 import {
   type EndToEndFigure,
@@ -37,8 +50,13 @@ import {
 const ENGINES = ["this", ...PEER_NAMES] as const;
 type EngineName = (typeof ENGINES)[number];
 
+/** Peers that run on a WebGPU provider: one engine per provider. */
+const GPU_PEERS: readonly EngineName[] = ["ort-webgpu", "tfjs-webgpu"];
+
 interface Options {
   quick: boolean;
+  webgpu: WebGpuProvider[];
+  kernelTiming?: TimingMethod;
   json?: string;
   variants: KernelVariantChoice;
   engines: EngineName[];
@@ -49,8 +67,9 @@ interface Options {
 function usage(message: string): never {
   console.error(`bench: ${message}`);
   console.error(
-    "usage: deno task bench [--quick] [--json FILE] [--variant family=name,...] " +
-      "[--engines this,ort-wasm-1t,...] [--resolutions 257,513] [--no-kernels]",
+    "usage: deno task bench [--quick] [--json FILE] [--webgpu deno,dawn] " +
+      "[--variant family=name,...] [--engines this,ort-wasm-1t,...] [--resolutions 257,513] " +
+      "[--no-kernels] [--kernel-timing timestamp-query|cpu-batched]",
   );
   Deno.exit(2);
 }
@@ -58,6 +77,7 @@ function usage(message: string): never {
 function parseOptions(args: string[]): Options {
   const options: Options = {
     quick: false,
+    webgpu: [...WEBGPU_PROVIDERS],
     variants: {},
     engines: [...ENGINES],
     resolutions: [257, 513],
@@ -69,7 +89,22 @@ function parseOptions(args: string[]): Options {
     if (arg === "--quick") options.quick = true;
     else if (arg === "--no-kernels") options.kernels = false;
     else if (arg === "--json") options.json = value();
-    else if (arg === "--variant") {
+    else if (arg === "--webgpu") {
+      const names = value().split(",");
+      try {
+        options.webgpu = [...new Set(names.map((n) => resolveWebGpuProvider(n)))];
+      } catch (e) {
+        usage(`--webgpu: ${(e as Error).message}`);
+      }
+    } else if (arg === "--kernel-timing") {
+      const method = value();
+      if (method !== "timestamp-query" && method !== "cpu-batched") {
+        usage(
+          `--kernel-timing must be timestamp-query or cpu-batched, got ${JSON.stringify(method)}`,
+        );
+      }
+      options.kernelTiming = method;
+    } else if (arg === "--variant") {
       for (const pair of value().split(",")) {
         const [family, name] = pair.split("=");
         if (!(family in KERNEL_VARIANTS)) usage(`unknown kernel family ${JSON.stringify(family)}`);
@@ -109,45 +144,65 @@ function table(header: string[], rows: string[][]): string {
     .join("\n");
 }
 
+/** One provider's device, timer and figures. */
+interface ProviderRun {
+  readonly provider: WebGpuProvider;
+  readonly gpu: GpuContext;
+  readonly timer: GpuTimer;
+  readonly ceilings: Ceilings;
+}
+
+/** Table label of an engine: `this (dawn)`, `ort-wasm-2t`. */
+function engineLabel(f: { engine: string; provider: WebGpuProvider | null }): string {
+  return f.provider === null ? f.engine : `${f.engine} (${f.provider})`;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(Deno.args);
   const runs = options.quick ? 15 : 25;
   const log = (message: string) => console.error(`bench: ${message}`);
-  const gpu = await createGpuContext();
-  const timer = new GpuTimer(gpu, Math.max(runs, 64));
-  log(
-    `adapter ${gpu.adapter.description} (backend ${gpu.adapter.backend}); timing ${timer.method}`,
-  );
   const modelJsonPath = await fetchDefaultWeights();
   const weights = await loadTfjsGraphModel(modelJsonPath);
   const image = await readImageFile(
     new URL("../tests/fixtures/photos/single_portrait.jpg", import.meta.url).pathname,
   );
 
-  log("measuring ceilings (FMA kernel, copy kernel)");
-  const ceilings = await measureCeilings(gpu, timer, runs);
+  const providers: ProviderRun[] = [];
+  for (const provider of options.webgpu) {
+    const gpu = await createGpuContext({ provider });
+    const timer = new GpuTimer(gpu, Math.max(runs, 64), options.kernelTiming);
+    log(
+      `${provider}: adapter ${gpu.adapter.description} (backend ${gpu.adapter.backend}, ` +
+        `${gpu.adapter.featureLevel}); kernel timing ${timer.method}`,
+    );
+    log(`${provider}: measuring the round trip and ceilings (FMA kernel, copy kernel)`);
+    const ceilings = await measureCeilings(gpu, timer, runs);
+    providers.push({ provider, gpu, timer, ceilings });
+  }
 
   const kernels: KernelFigure[] = [];
   if (options.kernels) {
-    // Every distinct layer shape the network runs at these sizes: stride 16 as recorded, then the
-    // atrous layers of strides 8 and 32.
-    const seen = new Set<string>();
-    for (const resolution of options.resolutions) {
-      for (const outputStride of [16, 8, 32] as const) {
-        log(`kernels at ${resolution}, output stride ${outputStride}`);
-        kernels.push(
-          ...await benchKernels(
-            gpu,
-            timer,
-            weights,
-            resolution,
-            outputStride,
-            runs,
-            ceilings,
-            options.variants,
-            seen,
-          ),
-        );
+    for (const { provider, gpu, timer, ceilings } of providers) {
+      // Every distinct layer shape the network runs at these sizes: stride 16 as recorded, then
+      // the atrous layers of strides 8 and 32.
+      const seen = new Set<string>();
+      for (const resolution of options.resolutions) {
+        for (const outputStride of [16, 8, 32] as const) {
+          log(`${provider}: kernels at ${resolution}, output stride ${outputStride}`);
+          kernels.push(
+            ...await benchKernels(
+              gpu,
+              timer,
+              weights,
+              resolution,
+              outputStride,
+              runs,
+              ceilings,
+              options.variants,
+              seen,
+            ),
+          );
+        }
       }
     }
   }
@@ -157,84 +212,104 @@ async function main(): Promise<void> {
   const inFlight = 3;
   for (const resolution of options.resolutions) {
     const engines: Engine[] = [];
-    for (const name of options.engines) {
+    const start = async (label: string, make: () => Promise<Engine>) => {
       try {
-        if (name === "this") {
-          const net = await load({
-            weights,
-            inputResolution: resolution,
-            context: gpu,
-            variants: options.variants,
-            maxFramesInFlight: inFlight,
-          });
-          engines.push({
-            name,
-            description: `posenet-webgpu, WGSL on ${gpu.adapter.description}`,
-            estimateSinglePose: (img) => net.estimateSinglePose(img),
-            dispose: () => net.dispose(),
-          });
-        } else {
-          const peer = await PEER_FACTORIES[name as PeerName]({ resolution, modelJsonPath });
-          engines.push(peer);
-        }
+        engines.push(await make());
       } catch (error) {
-        log(`${name} at ${resolution} could not start: ${(error as Error).message}`);
+        log(`${label} at ${resolution} could not start: ${(error as Error).message}`);
+      }
+    };
+    for (const name of options.engines) {
+      if (name === "this") {
+        for (const { provider, gpu } of providers) {
+          await start(`this (${provider})`, async () => {
+            const net = await load({
+              weights,
+              inputResolution: resolution,
+              context: gpu,
+              variants: options.variants,
+              maxFramesInFlight: inFlight,
+            });
+            return {
+              name,
+              provider,
+              description: `posenet-webgpu, WGSL on ${provider} (${gpu.adapter.backend}), ` +
+                gpu.adapter.description,
+              estimateSinglePose: (img) => net.estimateSinglePose(img),
+              dispose: () => net.dispose(),
+            };
+          });
+        }
+      } else if (GPU_PEERS.includes(name)) {
+        for (const { provider } of providers) {
+          await start(
+            `${name} (${provider})`,
+            () => PEER_FACTORIES[name as PeerName]({ resolution, modelJsonPath, provider }),
+          );
+        }
+      } else {
+        await start(name, () => PEER_FACTORIES[name as PeerName]({ resolution, modelJsonPath }));
       }
     }
     const warmups = new Map<Engine, number>();
     for (const engine of engines) {
-      descriptions[engine.name] = engine.description;
-      log(`warming up ${engine.name} at ${resolution}`);
+      descriptions[engineLabel({ engine: engine.name, provider: engine.provider })] =
+        engine.description;
+      log(`warming up ${engineLabel({ engine: engine.name, provider: engine.provider })}`);
       warmups.set(engine, await warmUp(engine, image, 3, options.quick ? 8 : 15));
     }
-    log(
-      `latency at ${resolution}: ${runs} interleaved rounds of ${
-        engines.map((e) => e.name).join(", ")
-      }`,
-    );
+    const labels = engines.map((e) => engineLabel({ engine: e.name, provider: e.provider }));
+    log(`latency at ${resolution}: ${runs} interleaved rounds of ${labels.join(", ")}`);
     const latencies = await interleavedLatency(engines, image, runs);
+    const latencyOf = new Map<Engine, EndToEndFigure>();
     for (const engine of engines) {
-      endToEnd.push(
-        endToEndFigure(
-          engine.name,
-          resolution,
-          "latency",
-          latencies.get(engine)!,
-          1,
-          warmups.get(engine)!,
-        ),
+      const figure = endToEndFigure(
+        engine,
+        resolution,
+        "latency",
+        latencies.get(engine)!,
+        1,
+        warmups.get(engine)!,
       );
+      latencyOf.set(engine, figure);
+      endToEnd.push(figure);
     }
     for (const engine of engines) {
-      const latency = endToEnd.at(-engines.length + engines.indexOf(engine))!.medianMs;
       // Slow engines get fewer frames so the run stays short; each batch still has 2·k frames.
-      const batches = latency > 300 ? 1 : options.quick ? 3 : 5;
+      const batches = latencyOf.get(engine)!.medianMs > 300 ? 1 : options.quick ? 3 : 5;
       log(
-        `throughput of ${engine.name} at ${resolution}: ${batches} batches of ${
-          2 * inFlight
-        } frames, ${inFlight} in flight`,
+        `throughput of ${
+          engineLabel({ engine: engine.name, provider: engine.provider })
+        } at ${resolution}: ${batches} batches of ${2 * inFlight} frames, ${inFlight} in flight`,
       );
       const perFrame = await throughput(engine, image, inFlight, 2 * inFlight, batches);
-      endToEnd.push(endToEndFigure(engine.name, resolution, "throughput", perFrame, inFlight, 0));
+      endToEnd.push(endToEndFigure(engine, resolution, "throughput", perFrame, inFlight, 0));
     }
     for (const engine of engines) await engine.dispose();
   }
 
   const date = new Date().toISOString();
   console.log(`\n## posenet-webgpu bench, ${date.slice(0, 10)}`);
+  for (const { provider, gpu, timer, ceilings } of providers) {
+    console.log(
+      `${provider}: ${gpu.adapter.description} (${gpu.adapter.backend}, ` +
+        `${gpu.adapter.featureLevel}); round trip ${fmt(ceilings.roundTripMs, 3)} ms; FMA ` +
+        `${fmt(ceilings.gflops)} GFLOP/s, copy ${fmt(ceilings.gbps)} GB/s; kernel timing ` +
+        timer.method,
+    );
+  }
   console.log(
-    `adapter: ${gpu.adapter.description} (${gpu.adapter.backend}); kernel timing: ${timer.method}`,
+    `variants: ${
+      (["conv2d", "depthwise", "pointwise"] as const).map((f) =>
+        `${f}=${options.variants[f] ?? "tiled"}`
+      ).join(", ")
+    }\n`,
   );
-  console.log(
-    `ceilings: FMA ${fmt(ceilings.gflops)} GFLOP/s, copy ${fmt(ceilings.gbps)} GB/s; ` +
-      `variants: ${
-        (["conv2d", "depthwise", "pointwise"] as const).map((f) =>
-          `${f}=${options.variants[f] ?? "tiled"}`
-        ).join(", ")
-      }\n`,
-  );
-  const ours = (r: number, mode: string) =>
-    endToEnd.find((f) => f.engine === "this" && f.resolution === r && f.mode === mode);
+  const reference = providers.at(-1)?.provider ?? null;
+  const ours = (r: number) =>
+    endToEnd.find((f) =>
+      f.engine === "this" && f.provider === reference && f.resolution === r && f.mode === "latency"
+    );
   console.log(table(
     [
       "engine",
@@ -242,15 +317,16 @@ async function main(): Promise<void> {
       "latency ms (median)",
       "min–max",
       "throughput fps (3 in flight)",
-      "this vs engine (latency)",
+      `engine vs this (${reference ?? "-"}), latency`,
     ],
     endToEnd.filter((f) => f.mode === "latency").map((f) => {
       const tp = endToEnd.find((g) =>
-        g.engine === f.engine && g.resolution === f.resolution && g.mode === "throughput"
+        g.engine === f.engine && g.provider === f.provider && g.resolution === f.resolution &&
+        g.mode === "throughput"
       );
-      const mine = ours(f.resolution, "latency");
+      const mine = ours(f.resolution);
       return [
-        f.engine,
+        engineLabel(f),
         String(f.resolution),
         fmt(f.medianMs),
         `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
@@ -263,6 +339,7 @@ async function main(): Promise<void> {
     console.log("");
     console.log(table(
       [
+        "provider",
         "R/stride",
         "kernel",
         "×",
@@ -271,8 +348,10 @@ async function main(): Promise<void> {
         "GB/s",
         "% FMA ceiling",
         "% copy ceiling",
+        "timing",
       ],
       kernels.map((k) => [
+        k.provider,
         `${k.resolution}/${k.outputStride}`,
         k.kernel,
         String(k.count),
@@ -281,25 +360,33 @@ async function main(): Promise<void> {
         fmt(k.gbps, 2),
         fmt(100 * k.shareOfFlopCeiling),
         fmt(100 * k.shareOfCopyCeiling),
+        k.timing,
       ]),
     ));
   }
   if (options.json) {
     const report = {
       date,
-      adapter: gpu.adapter,
-      timing: timer.method,
+      adapters: providers.map((p) => p.gpu.adapter),
+      timing: Object.fromEntries(providers.map((p) => [p.provider, p.timer.method])),
       versions: { deno: Deno.version.deno, v8: Deno.version.v8, engines: descriptions },
-      options: { quick: options.quick, variants: options.variants, runs },
-      ceilings,
+      options: {
+        quick: options.quick,
+        variants: options.variants,
+        runs,
+        webgpu: options.webgpu,
+      },
+      ceilings: providers.map((p) => p.ceilings),
       endToEnd,
       kernels,
     };
     await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
     log(`wrote ${options.json}`);
   }
-  timer.dispose();
-  gpu.destroy();
+  for (const { timer, gpu } of providers) {
+    timer.dispose();
+    gpu.destroy();
+  }
 }
 
 if (import.meta.main) {

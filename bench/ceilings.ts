@@ -7,10 +7,19 @@
 
 import { computePipeline } from "../kernels/compute_kernel.ts";
 import type { GpuContext } from "../kernels/gpu_context.ts";
-import { type GpuTimer, summarize, type Summary } from "./gpu_timer.ts";
+import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import { type GpuTimer, summarize, type Summary, type TimingMethod } from "./gpu_timer.ts";
 
-/** Measured ceilings. */
+/** Measured ceilings of one provider's adapter. */
 export interface Ceilings {
+  /** The WebGPU provider they were measured on. */
+  readonly provider: WebGpuProvider;
+  /** Median empty round trip, ms: submit a 4-byte copy, `mapAsync` its destination, unmap. */
+  readonly roundTripMs: number;
+  /** The raw round-trip timings. */
+  readonly roundTrip: Summary;
+  /** How the FMA and copy kernels were timed. */
+  readonly timing: TimingMethod;
   /** FMA throughput, GFLOP/s (median run). */
   readonly gflops: number;
   /** Copy bandwidth, GB/s (bytes read + bytes written, median run). */
@@ -61,7 +70,41 @@ ${
 }`;
 
 /**
- * Measures the FMA and copy ceilings.
+ * The empty round trip a frame pays at least once: submit a command buffer that copies 4 bytes,
+ * `mapAsync` the destination, read it, unmap.
+ *
+ * @param gpu The device context.
+ * @param runs Round trips timed (after 3 untimed ones).
+ * @returns Milliseconds per round trip.
+ */
+export async function measureRoundTrip(gpu: GpuContext, runs: number): Promise<number[]> {
+  const device = gpu.device;
+  const src = device.createBuffer({ size: 4, usage: GPUBufferUsage.COPY_SRC });
+  const dst = device.createBuffer({
+    size: 4,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < runs + 3; i++) {
+      const t0 = performance.now();
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(src, 0, dst, 0, 4);
+      device.queue.submit([encoder.finish()]);
+      await gpu.guard(dst.mapAsync(GPUMapMode.READ));
+      new Uint32Array(dst.getMappedRange()).at(0);
+      dst.unmap();
+      if (i >= 3) times.push(performance.now() - t0);
+    }
+    return times;
+  } finally {
+    src.destroy();
+    dst.destroy();
+  }
+}
+
+/**
+ * Measures the round trip and the FMA and copy ceilings.
  *
  * @param gpu The device context.
  * @param timer A timer on the same device.
@@ -115,7 +158,12 @@ export async function measureCeilings(
       }),
     );
     const flops = FMA_WORKGROUPS * 64 * FMA_ITERATIONS * FMA_CHAINS * 4 * 2;
+    const roundTrip = summarize(await measureRoundTrip(gpu, runs));
     return {
+      provider: gpu.adapter.provider,
+      roundTripMs: roundTrip.median,
+      roundTrip,
+      timing: timer.method,
       gflops: flops / fmaMs.median / 1e6,
       gbps: (2 * bytes) / copyMs.median / 1e6,
       fmaMs,

@@ -7,6 +7,7 @@
 
 import type { Pose } from "../decode/keypoints.ts";
 import type { PoseImage } from "../models/pose_image.ts";
+import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
 import { summarize, type Summary } from "./gpu_timer.ts";
 
 /** Anything that turns an image into a single pose. */
@@ -15,6 +16,8 @@ export interface Engine {
   readonly name: string;
   /** Versions, backend, threads. */
   readonly description: string;
+  /** The WebGPU provider it runs on; `null` for an engine that runs on the CPU alone. */
+  readonly provider: WebGpuProvider | null;
   /** One frame. */
   estimateSinglePose(image: PoseImage): Promise<Pose>;
   /** Frees the engine. */
@@ -25,6 +28,8 @@ export interface Engine {
 export interface EndToEndFigure {
   /** Engine name. */
   readonly engine: string;
+  /** The WebGPU provider the engine ran on; `null` for a CPU engine (the wasm peers). */
+  readonly provider: WebGpuProvider | null;
   /** Input resolution. */
   readonly resolution: number;
   /** `latency`: one frame at a time; `throughput`: several frames in flight. */
@@ -133,7 +138,7 @@ export async function throughput(
 /**
  * Packs raw timings into a figure.
  *
- * @param engine Engine name.
+ * @param engine The engine.
  * @param resolution Input size.
  * @param mode Latency or throughput.
  * @param perFrameMs Milliseconds per frame samples.
@@ -142,7 +147,7 @@ export async function throughput(
  * @returns The figure.
  */
 export function endToEndFigure(
-  engine: string,
+  engine: Pick<Engine, "name" | "provider">,
   resolution: number,
   mode: "latency" | "throughput",
   perFrameMs: number[],
@@ -151,7 +156,8 @@ export function endToEndFigure(
 ): EndToEndFigure {
   const ms = summarize(perFrameMs);
   return {
-    engine,
+    engine: engine.name,
+    provider: engine.provider,
     resolution,
     mode,
     medianMs: ms.median,

@@ -1,7 +1,14 @@
 /**
- * Timing GPU work: with `timestamp-query`, the GPU's own begin/end timestamps around each compute
- * pass; without it, the wall clock around submit + `onSubmittedWorkDone` (which includes Deno's
- * ~11 ms completion poll, so it is only an upper bound).
+ * Timing GPU work, two ways:
+ *
+ * - `timestamp-query`: the GPU's own begin/end timestamps around each compute pass (Deno's
+ *   WebGPU on lavapipe has them);
+ * - `cpu-batched`: for adapters without timestamps (Dawn on OpenGL): each sample is one compute
+ *   pass holding the same work `k` times, submitted alone and timed on the CPU clock from submit to
+ *   `onSubmittedWorkDone`; the empty submit's median time is subtracted and the rest divided by `k`.
+ *   `k` is chosen per kernel so that the work in one sample is at least 20 empty round trips (and
+ *   2 ms), so the round trip's jitter is small next to it. Back-to-back dispatches of one kernel
+ *   run as they do in the network, one after the other with a barrier between them.
  *
  * @module
  */
@@ -9,7 +16,10 @@
 import type { GpuContext } from "../kernels/gpu_context.ts";
 
 /** How a figure was timed. */
-export type TimingMethod = "timestamp-query" | "wall-clock";
+export type TimingMethod = "timestamp-query" | "cpu-batched";
+
+/** Most repetitions of one kernel in one `cpu-batched` sample. */
+const MAX_BATCH = 64;
 
 /** Times passes recorded by `record`, one pass per repetition. */
 export class GpuTimer {
@@ -19,16 +29,22 @@ export class GpuTimer {
   #resolve: GPUBuffer | undefined;
   #read: GPUBuffer | undefined;
   #capacity: number;
+  #emptyMs: number | undefined;
 
   /**
    * @param gpu The device context.
    * @param capacity Most passes timed in one call.
+   * @param method `timestamp-query` where the device has it, else `cpu-batched` (default); or
+   *   force `cpu-batched`.
    */
-  constructor(gpu: GpuContext, capacity = 64) {
+  constructor(gpu: GpuContext, capacity = 64, method?: TimingMethod) {
     this.#gpu = gpu;
     this.#capacity = capacity;
-    this.method = gpu.hasTimestampQuery ? "timestamp-query" : "wall-clock";
-    if (gpu.hasTimestampQuery) {
+    if (method === "timestamp-query" && !gpu.hasTimestampQuery) {
+      throw new Error(`the ${gpu.adapter.provider} adapter has no timestamp-query`);
+    }
+    this.method = method ?? (gpu.hasTimestampQuery ? "timestamp-query" : "cpu-batched");
+    if (this.method === "timestamp-query") {
       this.#querySet = gpu.device.createQuerySet({ type: "timestamp", count: 2 * capacity });
       this.#resolve = gpu.device.createBuffer({
         size: 16 * capacity,
@@ -42,38 +58,61 @@ export class GpuTimer {
   }
 
   /**
-   * Records `repetitions` passes, each filled by `record`, submits them in one command buffer and
-   * returns each pass's duration in milliseconds.
+   * Times `repetitions` samples of the work `record` puts in a pass and returns each sample's
+   * milliseconds for one `record`.
    *
-   * @param repetitions Passes to time (≤ capacity).
-   * @param record Fills one pass.
-   * @returns Milliseconds per pass.
+   * @param repetitions Samples (≤ capacity).
+   * @param record Records the work once into a pass.
+   * @returns Milliseconds per `record`, one per sample.
    */
-  async time(
-    repetitions: number,
-    record: (pass: GPUComputePassEncoder) => void,
-  ): Promise<number[]> {
-    const device = this.#gpu.device;
-    if (!this.#querySet) {
-      const out: number[] = [];
-      for (let r = 0; r < repetitions; r++) {
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        record(pass);
-        pass.end();
-        const t0 = performance.now();
-        device.queue.submit([encoder.finish()]);
-        await this.#gpu.guard(device.queue.onSubmittedWorkDone());
-        out.push(performance.now() - t0);
-      }
-      return out;
-    }
+  time(repetitions: number, record: (pass: GPUComputePassEncoder) => void): Promise<number[]> {
     const n = Math.min(repetitions, this.#capacity);
+    return this.#querySet ? this.#timestamps(n, record) : this.#cpuBatched(n, record);
+  }
+
+  /** The empty submit's median wall time, `cpu-batched`'s baseline (measured on first use). */
+  async emptySubmitMs(): Promise<number> {
+    if (this.#emptyMs === undefined) {
+      const times = [];
+      for (let i = 0; i < 11; i++) times.push(await this.#submitted(() => {}, 0));
+      this.#emptyMs = summarize(times).median;
+    }
+    return this.#emptyMs;
+  }
+
+  /** Wall milliseconds of one submit of a pass with `record` in it `k` times. */
+  async #submitted(record: (pass: GPUComputePassEncoder) => void, k: number): Promise<number> {
+    const device = this.#gpu.device;
+    const encoder = device.createCommandEncoder();
+    if (k > 0) {
+      const pass = encoder.beginComputePass();
+      for (let i = 0; i < k; i++) record(pass);
+      pass.end();
+    }
+    const t0 = performance.now();
+    device.queue.submit([encoder.finish()]);
+    await this.#gpu.guard(device.queue.onSubmittedWorkDone());
+    return performance.now() - t0;
+  }
+
+  async #cpuBatched(n: number, record: (pass: GPUComputePassEncoder) => void) {
+    const empty = await this.emptySubmitMs();
+    const once = Math.max(1e-3, (await this.#submitted(record, 1)) - empty);
+    const k = Math.min(MAX_BATCH, Math.max(1, Math.ceil(Math.max(20 * empty, 2) / once)));
+    const out: number[] = [];
+    for (let r = 0; r < n; r++) {
+      out.push(Math.max(0, (await this.#submitted(record, k)) - empty) / k);
+    }
+    return out;
+  }
+
+  async #timestamps(n: number, record: (pass: GPUComputePassEncoder) => void) {
+    const device = this.#gpu.device;
     const encoder = device.createCommandEncoder();
     for (let r = 0; r < n; r++) {
       const pass = encoder.beginComputePass({
         timestampWrites: {
-          querySet: this.#querySet,
+          querySet: this.#querySet!,
           beginningOfPassWriteIndex: 2 * r,
           endOfPassWriteIndex: 2 * r + 1,
         },
@@ -81,7 +120,7 @@ export class GpuTimer {
       record(pass);
       pass.end();
     }
-    encoder.resolveQuerySet(this.#querySet, 0, 2 * n, this.#resolve!, 0);
+    encoder.resolveQuerySet(this.#querySet!, 0, 2 * n, this.#resolve!, 0);
     encoder.copyBufferToBuffer(this.#resolve!, 0, this.#read!, 0, 16 * n);
     device.queue.submit([encoder.finish()]);
     await this.#gpu.guard(this.#read!.mapAsync(GPUMapMode.READ, 0, 16 * n));

@@ -19,10 +19,15 @@ import type { OutputStride } from "../models/architecture.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
 import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
 import type { Ceilings } from "./ceilings.ts";
-import { type GpuTimer, summarize, type Summary } from "./gpu_timer.ts";
+import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import { type GpuTimer, summarize, type Summary, type TimingMethod } from "./gpu_timer.ts";
 
 /** One kernel's figures. */
 export interface KernelFigure {
+  /** The WebGPU provider it ran on. */
+  readonly provider: WebGpuProvider;
+  /** How it was timed. */
+  readonly timing: TimingMethod;
   /** Kernel label, e.g. `pointwise 33x33 384→384 relu6`. */
   readonly kernel: string;
   /** Network input size it was first seen at. */
@@ -196,6 +201,8 @@ export async function benchKernels(
       const gflops = w.flops / ms.median / 1e6;
       const gbps = w.bytes / ms.median / 1e6;
       figures.push({
+        provider: gpu.adapter.provider,
+        timing: timer.method,
         kernel: w.label,
         resolution,
         outputStride,

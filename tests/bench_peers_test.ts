@@ -41,7 +41,7 @@ const NEEDS_WEBGPU: readonly PeerName[] = ["ort-webgpu", "tfjs-webgpu"];
 
 let modelJsonPath: Promise<string> | undefined;
 
-function checkAgainstReference(name: PeerName, pose: Pose): void {
+function checkAgainstReference(name: string, pose: Pose): void {
   assert.ok(expected, `no ${PHOTO} @${RESOLUTION} case in tfjs_reference.json`);
   assert.equal(pose.keypoints.length, 17, `${name}: keypoint count`);
   let worst = 0;
@@ -109,6 +109,30 @@ for (const name of PEER_NAMES) {
             `${name}: no second thread doing a real share of the work (${desc})`,
           );
         }
+      } finally {
+        await engine.dispose();
+      }
+    },
+  });
+}
+
+// The GPU peers on Dawn: the same job on the same provider as `this (dawn)` in the bench.
+for (const name of NEEDS_WEBGPU) {
+  Deno.test({
+    name: `bench peer ${name} on Dawn @${RESOLUTION} matches TF.js PoseNet`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      modelJsonPath ??= fetchDefaultWeights();
+      const engine = await PEER_FACTORIES[name]({
+        resolution: RESOLUTION,
+        modelJsonPath: await modelJsonPath,
+        provider: "dawn",
+      });
+      try {
+        assert.equal(engine.provider, "dawn");
+        assert.match(engine.description, /on dawn/);
+        checkAgainstReference(`${name} (dawn)`, await engine.estimateSinglePose(peerImage));
       } finally {
         await engine.dispose();
       }

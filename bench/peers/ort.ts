@@ -45,8 +45,8 @@
  *
  * ## The WebGPU EP
  *
- * ORT requests its own adapter and device from `navigator.gpu`: a device separate from this
- * project's engine. Inputs go up from and outputs come back to the CPU (ORT's default
+ * ORT requests its own adapter and device from `navigator.gpu` (Deno's provider), or its own device
+ * from the Dawn adapter it is given: either way a device separate from this project's engine. Inputs go up from and outputs come back to the CPU (ORT's default
  * `preferredOutputLocation: "cpu"`).
  *
  * @module
@@ -54,6 +54,8 @@
 
 import type * as OrtNs from "onnxruntime-web";
 import { decodeSinglePose } from "../../decode/single_pose.ts";
+import { requestDawnAdapter } from "../../kernels/_dawn_adapter.ts";
+import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
 import { resolveLayerSchedule } from "../../models/architecture.ts";
 import { loadTfjsGraphModel } from "../../models/tfjs_graph_model.ts";
 import {
@@ -150,16 +152,25 @@ interface OrtInstance {
   readonly locked: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
-const instances = new Map<number, Promise<OrtInstance>>();
+const instances = new Map<string, Promise<OrtInstance>>();
 
-/** The ORT module instance whose wasm runs `numThreads` threads (imported on first use). */
-function ortInstance(numThreads: number): Promise<OrtInstance> {
-  let instance = instances.get(numThreads);
+/**
+ * The ORT module instance whose wasm runs `numThreads` threads and whose WebGPU EP (if used) runs
+ * on `provider` (imported on first use). ORT keeps one WebGPU adapter per module instance, so each
+ * provider has its own instance too; on Dawn, `env.webgpu.adapter` is set to the adapter the
+ * project's Dawn provider finds (ORT then requests its own device from it).
+ */
+function ortInstance(numThreads: number, provider: WebGpuProvider): Promise<OrtInstance> {
+  const key = `threads=${numThreads}&provider=${provider}`;
+  let instance = instances.get(key);
   if (instance === undefined) {
     instance = (async () => {
-      const ort = (await import(`${ORT_MODULE_URL}?threads=${numThreads}`)) as Ort;
+      const ort = (await import(`${ORT_MODULE_URL}?${key}`)) as Ort;
       ort.env.logLevel = "error";
       ort.env.wasm.numThreads = numThreads;
+      if (provider === "dawn") {
+        ort.env.webgpu.adapter = (await requestDawnAdapter()).adapter;
+      }
       let queue: Promise<unknown> = Promise.resolve();
       const locked = <T>(fn: () => Promise<T>): Promise<T> => {
         const run = queue.then(fn, fn);
@@ -168,7 +179,8 @@ function ortInstance(numThreads: number): Promise<OrtInstance> {
       };
       return { ort, locked };
     })();
-    instances.set(numThreads, instance);
+    instances.set(key, instance);
+    instance.catch(() => instances.delete(key));
   }
   return instance;
 }
@@ -196,7 +208,11 @@ async function createOrtPeer(
   checkPeerOptions(opts);
   const r = opts.resolution;
   const side = (r - 1) / PEER_OUTPUT_STRIDE + 1;
-  const [{ ort, locked }, model] = await Promise.all([ortInstance(numThreads), buildModel(opts)]);
+  const provider = ep === "webgpu" ? opts.provider ?? "deno" : null;
+  const [{ ort, locked }, model] = await Promise.all([
+    ortInstance(numThreads, provider ?? "deno"),
+    buildModel(opts),
+  ]);
   const create = () =>
     ort.InferenceSession.create(model, {
       executionProviders: [ep],
@@ -220,12 +236,13 @@ async function createOrtPeer(
     ? `onnxruntime-web ${ORT_VERSION}, wasm EP (SIMD, ${numThreads} thread${
       numThreads > 1 ? "s" : ""
     }), ONNX graph from reference/posenet_onnx.ts; CPU preprocess + decode`
-    : `onnxruntime-web ${ORT_VERSION}, webgpu EP (ORT's own GPU device), ONNX graph from ` +
+    : `onnxruntime-web ${ORT_VERSION}, webgpu EP (ORT's own device on ${provider}), ONNX graph from ` +
       `reference/posenet_onnx.ts; CPU preprocess + decode, heatmap+offsets read back`;
 
   return {
     name,
     description,
+    provider,
     async estimateSinglePose(image: PeerImage): Promise<Pose> {
       checkNotDisposed(name, disposed);
       checkPeerImage(image);

@@ -16,6 +16,10 @@
  * | `tfjs-webgpu` | `tfjs.ts` | TF.js 4.22 `webgpu` backend + `@tensorflow-models/posenet` 2.2.2 |
  * | `tfjs-wasm` | `tfjs.ts` | TF.js 4.22 `wasm` backend (1 thread) + posenet 2.2.2 |
  *
+ * The two GPU peers run on either WebGPU provider (`PeerOptions.provider`): Deno's own
+ * `navigator.gpu`, or Dawn, the adapter this project's Dawn provider finds, so a comparison on
+ * one provider is like for like.
+ *
  * {@linkcode PEER_FACTORIES} loads each peer's module lazily, so a run that uses only the ORT
  * peers never loads TF.js, and the other way round.
  *
@@ -23,6 +27,7 @@
  */
 
 import type { Pose } from "../../decode/keypoints.ts";
+import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
 
 export type { Pose };
 
@@ -54,6 +59,8 @@ export interface PeerEngine {
   readonly name: PeerName;
   /** Versions, execution provider or backend, threads. */
   readonly description: string;
+  /** The WebGPU provider a GPU peer runs on; `null` for a CPU (wasm) peer. */
+  readonly provider: WebGpuProvider | null;
   /**
    * The single best pose of an image: 17 keypoints in original image pixels (not mirrored, not
    * clamped), as `@tensorflow-models/posenet` 2.2.2 `estimateSinglePose` reports them.
@@ -69,6 +76,8 @@ export interface PeerOptions {
   resolution: number;
   /** Path of the TF.js graph model `posenet.json` (its `posenet.bin` beside it). */
   modelJsonPath: string;
+  /** GPU peers: the WebGPU provider to run on (default `"deno"`); CPU peers ignore it. */
+  provider?: WebGpuProvider;
 }
 
 /** Builds one peer engine. */

@@ -22,6 +22,7 @@
  *
  * - `webgpu` (`@tensorflow/tfjs-backend-webgpu` 4.22.0): requests its own adapter and device
  *   from `navigator.gpu` (separate from this project's engine), default flags.
+ * - `webgpu-dawn`: the same backend class and kernels on its own device from the Dawn adapter.
  * - `wasm` (`@tensorflow/tfjs-backend-wasm` 4.22.0, XNNPACK, SIMD): ONE thread.
  *   Its `WASM_HAS_MULTITHREAD_SUPPORT` check returns false whenever TF.js sees Node (`IS_NODE`,
  *   which Deno's `process` global makes true), and its threaded build's pthread workers are
@@ -32,10 +33,12 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-webgpu";
+import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import type * as posenet from "@tensorflow-models/posenet";
 import { fileURLToPath } from "node:url";
+import { requestDawnAdapter } from "../../kernels/_dawn_adapter.ts";
+import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
 import {
   createTfjsPoseNet,
   loadTfjsPoseNetGraph,
@@ -57,7 +60,14 @@ export const TFJS_VERSION = "4.22.0";
 /** The posenet version deno.json pins. */
 export const POSENET_VERSION = "2.2.2";
 
-type TfjsBackend = "webgpu" | "wasm";
+/** `webgpu` runs on Deno's `navigator.gpu`; `webgpu-dawn` is the same backend on Dawn. */
+type TfjsBackend = "webgpu" | "webgpu-dawn" | "wasm";
+
+/** The TF.js backend name of the webgpu backend on each provider. */
+const WEBGPU_BACKEND: Record<WebGpuProvider, TfjsBackend> = {
+  deno: "webgpu",
+  dawn: "webgpu-dawn",
+};
 
 /** The `.wasm` binaries tfjs-backend-wasm may ask for. */
 const WASM_BINARIES = [
@@ -119,10 +129,40 @@ async function withBackend<T>(backend: TfjsBackend, fn: () => Promise<T>): Promi
 }
 
 let wasmPathsSet = false;
+let dawnRegistered = false;
+
+/**
+ * Registers `webgpu-dawn`: TF.js's `WebGPUBackend` on a device from the Dawn adapter, with the
+ * limits tfjs-backend-webgpu's own registration asks for, and every `webgpu` kernel registered
+ * under the new name too (kernels are looked up by backend name).
+ */
+function registerDawnBackend(): void {
+  if (dawnRegistered) return;
+  dawnRegistered = true;
+  tf.registerBackend("webgpu-dawn", async () => {
+    const { adapter } = await requestDawnAdapter();
+    const limits = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxBufferSize: limits.maxBufferSize,
+        maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      },
+    });
+    return new WebGPUBackend(device, adapter.info);
+  }, 2);
+  for (const kernel of tf.getKernelsForBackend("webgpu")) {
+    tf.registerKernel({ ...kernel, backendName: "webgpu-dawn" });
+  }
+}
 
 /** Makes `backend` the active TF.js backend (initialising it on first use). */
 async function activate(backend: TfjsBackend): Promise<void> {
   if (tf.getBackend() === backend) return;
+  if (backend === "webgpu-dawn") registerDawnBackend();
   if (backend === "wasm" && !wasmPathsSet) {
     const map: Record<string, string> = {};
     for (const name of WASM_BINARIES) {
@@ -160,15 +200,18 @@ function createTfjsPeer(
     const model = await loadTfjsPoseNetGraph(await readArtifacts(opts.modelJsonPath));
     const net = createTfjsPoseNet(model, r);
     let disposed = false;
-    const description = backend === "webgpu"
+    const description = backend !== "wasm"
       ? `@tensorflow-models/posenet ${POSENET_VERSION} estimateSinglePose on TF.js ` +
-        `${TFJS_VERSION} webgpu backend (its own GPU device)`
+        `${TFJS_VERSION} webgpu backend (its own GPU device on ${
+          backend === "webgpu" ? "deno" : "dawn"
+        })`
       : `@tensorflow-models/posenet ${POSENET_VERSION} estimateSinglePose on TF.js ` +
         `${TFJS_VERSION} wasm backend (XNNPACK, SIMD, 1 thread: tfjs-backend-wasm's threads ` +
         `cannot start under Deno)`;
     return {
       name,
       description,
+      provider: backend === "wasm" ? null : backend === "webgpu" ? "deno" : "dawn",
       estimateSinglePose(image: PeerImage): Promise<Pose> {
         checkNotDisposed(name, disposed);
         checkPeerImage(image);
@@ -194,9 +237,9 @@ function createTfjsPeer(
   });
 }
 
-/** TF.js `webgpu` backend + posenet 2.2.2. */
+/** TF.js `webgpu` backend + posenet 2.2.2, on `opts.provider` (default Deno's WebGPU). */
 export function createTfjsWebGpu(opts: PeerOptions): Promise<PeerEngine> {
-  return createTfjsPeer("tfjs-webgpu", "webgpu", opts);
+  return createTfjsPeer("tfjs-webgpu", WEBGPU_BACKEND[opts.provider ?? "deno"], opts);
 }
 
 /** TF.js `wasm` backend (1 thread) + posenet 2.2.2. */
