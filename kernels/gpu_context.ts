@@ -339,14 +339,26 @@ class WatchedGpuContext implements GpuContext {
     });
     settled.catch(() => {});
     this.assertAlive();
-    // On a loss, `promise` itself usually settles a moment later; wait for it (a bounded time) so
-    // no native callback is left pending. Dawn's addon crashes the process if it exits while a
-    // `mapAsync` of a destroyed device has not called back yet.
-    const lost = this.#lost.catch(async (error) => {
-      await within(settled.catch(() => {}), LOSS_GRACE_MS);
-      throw error;
+    // A loss decides the outcome, even when `promise` then succeeds. `promise` usually settles a
+    // moment after the loss: wait for it (a bounded time) before rejecting, so no native callback
+    // is left pending. Dawn's addon crashes the process if it exits while a `mapAsync` of a
+    // destroyed device has not called back yet.
+    return new Promise<T>((resolve, reject) => {
+      let lost = false;
+      settled.then(
+        (value) => {
+          if (!lost) resolve(value);
+        },
+        (error) => {
+          if (!lost) reject(error);
+        },
+      );
+      this.#lost.catch(async (error) => {
+        lost = true;
+        await within(settled.catch(() => {}), LOSS_GRACE_MS);
+        reject(error);
+      });
     });
-    return Promise.race([settled, lost]);
   }
 
   /** Resolves once the device is lost or after `ms`, whichever comes first. */
