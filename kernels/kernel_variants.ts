@@ -41,6 +41,8 @@ export interface KernelTiling {
   readonly tilePixels?: number;
   /** Output `vec4` slots per invocation (pointwise, conv2d). */
   readonly tileSlots?: number;
+  /** Input slots per chunk of weights staged in workgroup memory (pointwise; 0: none). */
+  readonly stagedSlots?: number;
   /** Output pixels along x per invocation (depthwise, conv2d). */
   readonly tileX?: number;
 }
@@ -64,6 +66,7 @@ export const KERNEL_VARIANTS: Readonly<
     pointwise: Object.freeze({
       tiled: Object.freeze({ tilePixels: 8, tileSlots: 4 }),
       small: Object.freeze({ tilePixels: 4, tileSlots: 2 }),
+      staged: Object.freeze({ tilePixels: 8, tileSlots: 4, stagedSlots: 16 }),
       simple: Object.freeze({ tilePixels: 1, tileSlots: 1 }),
     }),
     depthwise: Object.freeze({

@@ -47,6 +47,8 @@ export interface PointwiseConvSpec {
   readonly tilePixels?: number;
   /** Output `vec4` slots per invocation (default 4, fewer when the layer has fewer). */
   readonly tileSlots?: number;
+  /** Input slots per chunk of weights staged in workgroup memory (default 0: not staged). */
+  readonly stagedSlots?: number;
 }
 
 /**
@@ -105,6 +107,7 @@ export async function createPointwiseConvKernel(
     relu6: Boolean(spec.relu6),
     tilePixels: checkInteger("tilePixels", spec.tilePixels ?? 8, 1, 16),
     tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 4, 1, 8), outSlots),
+    stagedSlots: Math.min(checkInteger("stagedSlots", spec.stagedSlots ?? 0, 0, 64), inSlots),
   };
   // Rows for padded input channels stay zero, so they add nothing.
   const packedFilter = new Float32Array(inSlots * 4 * outSlots * 4);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { activation, entryPoint, unroll } from "./wgsl_common.ts";
+import { activation, entryPoint, unroll, WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Shape constants baked into a pointwise-conv shader. */
 export interface PointwiseConvShaderParams {
@@ -20,6 +20,11 @@ export interface PointwiseConvShaderParams {
   readonly tilePixels: number;
   /** Output `vec4` slots per invocation (register tile columns). */
   readonly tileSlots: number;
+  /**
+   * Input `vec4` slots per chunk of weights staged in workgroup memory; 0 (default): weights are
+   * read from the storage buffer directly.
+   */
+  readonly stagedSlots?: number;
 }
 
 /**
@@ -35,6 +40,10 @@ export interface PointwiseConvShaderParams {
  * ```
  */
 export function pointwiseConvInvocations(p: PointwiseConvShaderParams): number {
+  if (p.stagedSlots) {
+    const pixelBlocks = Math.ceil(p.pixels / (WORKGROUP_SIZE * p.tilePixels));
+    return pixelBlocks * Math.ceil(p.outSlots / p.tileSlots) * WORKGROUP_SIZE;
+  }
   return Math.ceil(p.pixels / p.tilePixels) * Math.ceil(p.outSlots / p.tileSlots);
 }
 
@@ -51,6 +60,7 @@ export function pointwiseConvInvocations(p: PointwiseConvShaderParams): number {
  * ```
  */
 export function pointwiseConvShader(p: PointwiseConvShaderParams): string {
+  if (p.stagedSlots) return stagedPointwiseConvShader(p);
   const TP = p.tilePixels;
   const TN = p.tileSlots;
   const slotTiles = Math.ceil(p.outSlots / TN);
@@ -64,7 +74,7 @@ export function pointwiseConvShader(p: PointwiseConvShaderParams): string {
 //         bias OUT_SLOTS vec4; output NHWC4, PIXELS × OUT_SLOTS vec4.
 // Each invocation keeps a ${TP} pixel × ${TN} vec4 tile of outputs in registers. Per input vec4 it
 // loads ${TP} input vec4 and ${4 * TN} weight vec4 and does ${4 * TP * TN} vec4 FMAs, so every load
-// feeds several FMAs. Workgroup: ${64} invocations in a row; neighbouring invocations take
+// feeds several FMAs. Workgroup: ${WORKGROUP_SIZE} invocations in a row; neighbouring invocations take
 // neighbouring output-column tiles of the same pixels, so they read the same input vec4 and
 // adjacent weight vec4s. Tail tiles clamp their loads in bounds and skip their stores.
 // Accuracy: the 4 products of an input vec4 are summed first and then added to the accumulator,
@@ -105,6 +115,101 @@ ${
     )
   }
   }
+${
+    tiles((i, n) =>
+      `  if (p0 + ${i}u < PIXELS && n0 + ${n}u < OUT_SLOTS) { ` +
+      `output[(p0 + ${i}u) * OUT_SLOTS + n0 + ${n}u] = ${
+        activation(`acc${i}_${n} + b${n}`, p.relu6)
+      }; }`
+    )
+  }
+}
+`;
+}
+
+/** The `stagedSlots` form: weights read from workgroup memory, staged a chunk at a time. */
+function stagedPointwiseConvShader(p: PointwiseConvShaderParams): string {
+  const TP = p.tilePixels;
+  const TN = p.tileSlots;
+  const KC = p.stagedSlots!;
+  const slotTiles = Math.ceil(p.outSlots / TN);
+  const pixelBlocks = Math.ceil(p.pixels / (WORKGROUP_SIZE * TP));
+  const tiles = (fn: (i: number, n: number) => string) =>
+    unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
+  return `// Pointwise (1x1) convolution with fused bias and ${p.relu6 ? "ReLU6" : "no activation"}:
+//   out[p][n] = act(bias[n] + sum_k in[p][k] * weights[k][n])
+// a GEMM of (pixels × in channels) by (in channels × out channels), weights staged in workgroup
+// memory.
+// Layout: input NHWC4, PIXELS × IN_SLOTS vec4; weights IN_SLOTS·4 rows × OUT_SLOTS vec4 (row = one
+//         input channel, vec4 = 4 outputs); bias OUT_SLOTS vec4; output NHWC4, PIXELS × OUT_SLOTS.
+// Workgroup: ${WORKGROUP_SIZE} invocations share one tile of ${TN} output vec4 (${
+    4 * TN
+  } channels) and
+// take ${TP} consecutive pixels each (${
+    WORKGROUP_SIZE * TP
+  } per workgroup). The input channels are walked in chunks of
+// ${KC} slots: the workgroup copies the chunk's ${KC * 4} × ${TN} weight vec4 into workgroup memory
+// (${
+    Math.ceil((KC * 4 * TN) / WORKGROUP_SIZE)
+  } storage loads per invocation), then every invocation reads them from there.
+// Why: on llvmpipe a storage-buffer load costs about 1.5× a workgroup-memory load
+// (bench/load_costs.ts), and weights are 2/3 of the tiled kernel's loads. Per input vec4 an
+// invocation loads ${TP} input vec4 from storage and ${
+    4 * TN
+  } weight vec4 from workgroup memory for
+// ${
+    4 * TP * TN
+  } vec4 FMAs. Tail pixels clamp their loads and skip their stores; whole workgroups past
+// the end return together, so every barrier is reached uniformly.
+// Accuracy as the tiled form: each input vec4's 4 products summed first, the bias added last.
+const PIXELS: u32 = ${p.pixels}u;
+const IN_SLOTS: u32 = ${p.inSlots}u;
+const OUT_SLOTS: u32 = ${p.outSlots}u;
+const SLOT_TILES: u32 = ${slotTiles}u;
+const WORKGROUPS: u32 = ${pixelBlocks * slotTiles}u;
+const CHUNK: u32 = ${KC}u;
+const STAGED: u32 = ${KC * 4 * TN}u;
+
+@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+
+var<workgroup> staged: array<vec4<f32>, STAGED>;
+
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let group = wid.x + wid.y * groups.x;
+  if (group >= WORKGROUPS) { return; }
+  let n0 = (group % SLOT_TILES) * ${TN}u;
+  let p0 = (group / SLOT_TILES) * ${WORKGROUP_SIZE * TP}u + lane * ${TP}u;
+${unroll(TP, (i) => `  let row${i} = min(p0 + ${i}u, PIXELS - 1u) * IN_SLOTS;`)}
+${unroll(TN, (n) => `  let col${n} = min(n0 + ${n}u, OUT_SLOTS - 1u);`)}
+${tiles((i, n) => `  var acc${i}_${n} = vec4<f32>(0.0);`)}
+  for (var k0 = 0u; k0 < IN_SLOTS; k0 += CHUNK) {
+    for (var e = lane; e < STAGED; e += ${WORKGROUP_SIZE}u) {
+      let r = e / ${TN}u;
+      let k = min(k0 + r / 4u, IN_SLOTS - 1u);
+      staged[e] = weights[(k * 4u + r % 4u) * OUT_SLOTS + min(n0 + e % ${TN}u, OUT_SLOTS - 1u)];
+    }
+    workgroupBarrier();
+    let count = min(CHUNK, IN_SLOTS - k0);
+    for (var kk = 0u; kk < count; kk++) {
+${unroll(TP, (i) => `      let a${i} = input[row${i} + k0 + kk];`)}
+      let w = kk * ${4 * TN}u;
+${unroll(4 * TN, (t) => `      let w${t >> 2}_${t % 4} = staged[w + ${(t % 4) * TN + (t >> 2)}u];`)}
+${
+    tiles((i, n) =>
+      `      acc${i}_${n} += fma(vec4<f32>(a${i}.w), w${n}_3, fma(vec4<f32>(a${i}.z), w${n}_2, ` +
+      `fma(vec4<f32>(a${i}.y), w${n}_1, vec4<f32>(a${i}.x) * w${n}_0)));`
+    )
+  }
+    }
+    workgroupBarrier();
+  }
+${unroll(TN, (n) => `  let b${n} = bias[col${n}];`)}
 ${
     tiles((i, n) =>
       `  if (p0 + ${i}u < PIXELS && n0 + ${n}u < OUT_SLOTS) { ` +
