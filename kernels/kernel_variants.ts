@@ -5,7 +5,10 @@
  *
  * - `tiled` (default): register tiles that reuse every load for several FMAs;
  * - `simple`: one output `vec4` per invocation, the textbook kernel (and, for depthwise, what ONNX
- *   Runtime Web and tfjs-webgpu fall back to when dilated).
+ *   Runtime Web and tfjs-webgpu fall back to when dilated);
+ * - pointwise `staged`: weights staged in workgroup memory a chunk at a time (slower here);
+ * - pointwise `half`: weights stored as float16 pairs, half the weight loads, at an accuracy cost
+ *   (bench/NOTES.md: up to 0.25 px and 3.7e-3 in score against TF.js, and an argmax can flip).
  *
  * @module
  */
@@ -43,6 +46,11 @@ export interface KernelTiling {
   readonly tileSlots?: number;
   /** Input slots per chunk of weights staged in workgroup memory (pointwise; 0: none). */
   readonly stagedSlots?: number;
+  /**
+   * Weights stored as float16 (pointwise): half the weight loads, weights rounded to f16 (an
+   * accuracy cost, measured in bench/NOTES.md; opt-in).
+   */
+  readonly weightsF16?: boolean;
   /** Output pixels along x per invocation (depthwise, conv2d). */
   readonly tileX?: number;
 }
@@ -67,6 +75,7 @@ export const KERNEL_VARIANTS: Readonly<
       tiled: Object.freeze({ tilePixels: 8, tileSlots: 4 }),
       small: Object.freeze({ tilePixels: 4, tileSlots: 2 }),
       staged: Object.freeze({ tilePixels: 8, tileSlots: 4, stagedSlots: 16 }),
+      half: Object.freeze({ tilePixels: 8, tileSlots: 4, weightsF16: true }),
       simple: Object.freeze({ tilePixels: 1, tileSlots: 1 }),
     }),
     depthwise: Object.freeze({

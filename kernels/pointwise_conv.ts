@@ -5,6 +5,7 @@
  */
 
 import { pointwiseConvInvocations, pointwiseConvShader } from "../shaders/pointwise_conv.ts";
+import { InvalidInputError } from "../errors.ts";
 import { createGpuKernel, type GpuKernel } from "./compute_kernel.ts";
 import { defaultGpuContext } from "./default_context.ts";
 import type { GpuContext } from "./gpu_context.ts";
@@ -49,6 +50,8 @@ export interface PointwiseConvSpec {
   readonly tileSlots?: number;
   /** Input slots per chunk of weights staged in workgroup memory (default 0: not staged). */
   readonly stagedSlots?: number;
+  /** Store the weights as float16 (rounded to nearest), halving the weight loads. */
+  readonly weightsF16?: boolean;
 }
 
 /**
@@ -108,10 +111,15 @@ export async function createPointwiseConvKernel(
     tilePixels: checkInteger("tilePixels", spec.tilePixels ?? 8, 1, 16),
     tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 4, 1, 8), outSlots),
     stagedSlots: Math.min(checkInteger("stagedSlots", spec.stagedSlots ?? 0, 0, 64), inSlots),
+    weightsF16: Boolean(spec.weightsF16),
   };
+  if (params.weightsF16 && params.stagedSlots > 0) {
+    throw new InvalidInputError("pointwise: weightsF16 and stagedSlots cannot be combined");
+  }
   // Rows for padded input channels stay zero, so they add nothing.
-  const packedFilter = new Float32Array(inSlots * 4 * outSlots * 4);
-  packedFilter.set(padLastAxis(filter, cin, cout, outSlots * 4));
+  const rows = new Float32Array(inSlots * 4 * outSlots * 4);
+  rows.set(padLastAxis(filter, cin, cout, outSlots * 4));
+  const packedFilter = params.weightsF16 ? packHalfPairs(rows, inSlots, outSlots) : rows;
   return await createGpuKernel(gpu, {
     label: `pointwise ${height}x${width} ${cin}→${cout}${params.relu6 ? " relu6" : ""}`,
     wgsl: pointwiseConvShader(params),
@@ -121,8 +129,30 @@ export async function createPointwiseConvKernel(
     inputShape: [height, width, cin],
     outputShape: [height, width, cout],
     flops: 2 * height * width * cin * cout,
-    weightElements: cin * cout + cout,
+    weightElements: (params.weightsF16 ? Math.ceil(cin * cout / 2) : cin * cout) + cout,
   });
+}
+
+/**
+ * Packs f32 weight rows (`inSlots · 4` rows × `outSlots · 4` channels) as float16 pairs in the
+ * layout of `PointwiseConvShaderParams.weightsF16`, returned as the bytes of a `Float32Array`
+ * (never read as floats: they are `u32`s).
+ */
+function packHalfPairs(
+  rows: Float32Array,
+  inSlots: number,
+  outSlots: number,
+): Float32Array<ArrayBuffer> {
+  const width = outSlots * 4;
+  const halves = new Uint16Array(new Float16Array(rows).buffer);
+  const packed = new Uint32Array(inSlots * 2 * width);
+  for (let pair = 0; pair < inSlots * 2; pair++) {
+    for (let c = 0; c < width; c++) {
+      packed[pair * width + c] = halves[2 * pair * width + c] |
+        (halves[(2 * pair + 1) * width + c] << 16);
+    }
+  }
+  return new Float32Array(packed.buffer);
 }
 
 /**

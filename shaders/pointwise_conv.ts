@@ -25,6 +25,13 @@ export interface PointwiseConvShaderParams {
    * read from the storage buffer directly.
    */
   readonly stagedSlots?: number;
+  /**
+   * Weights stored as float16 pairs (`pack2x16float`), halving the weight loads; not with
+   * `stagedSlots`. Layout: `IN_SLOTS · 2` rows of `OUT_SLOTS` `vec4<u32>`; row `2k + h`, slot `n`,
+   * component `j` holds input channels `4k + 2h` (low half) and `4k + 2h + 1` (high half) of output
+   * channel `4n + j`.
+   */
+  readonly weightsF16?: boolean;
 }
 
 /**
@@ -77,7 +84,13 @@ export function pointwiseConvShader(p: PointwiseConvShaderParams): string {
 // feeds several FMAs. Workgroup: ${WORKGROUP_SIZE} invocations in a row; neighbouring invocations take
 // neighbouring output-column tiles of the same pixels, so they read the same input vec4 and
 // adjacent weight vec4s. Tail tiles clamp their loads in bounds and skip their stores.
-// Accuracy: the 4 products of an input vec4 are summed first and then added to the accumulator,
+// ${
+    p.weightsF16
+      ? `Weights: float16 pairs, ${2 * TN} vec4<u32> loads per input vec4 instead of ${4 * TN} (see
+// PointwiseConvShaderParams.weightsF16 for the layout); products and sums stay f32.
+// `
+      : ""
+  }Accuracy: the 4 products of an input vec4 are summed first and then added to the accumulator,
 // so the accumulator takes K/4 additions instead of K. That halves the rounding error of a long
 // sum (K = 384) at no cost where FMA is not fused (llvmpipe) and one extra add where it is. The
 // bias is added last, as ONNX Runtime and TF do: a large bias would otherwise swallow the low bits
@@ -88,10 +101,10 @@ const OUT_SLOTS: u32 = ${p.outSlots}u;
 const SLOT_TILES: u32 = ${slotTiles}u;
 
 @group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> weights: array<vec4<${p.weightsF16 ? "u32" : "f32"}>>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
-
+${p.weightsF16 ? HALF_UNPACK : ""}
 ${entryPoint(pointwiseConvInvocations(p))}
   let n0 = (index % SLOT_TILES) * ${TN}u;
   let p0 = (index / SLOT_TILES) * ${TP}u;
@@ -101,13 +114,7 @@ ${unroll(TN, (n) => `  let b${n} = bias[col${n}];`)}
 ${tiles((i, n) => `  var acc${i}_${n} = vec4<f32>(0.0);`)}
   for (var k = 0u; k < IN_SLOTS; k++) {
 ${unroll(TP, (i) => `    let a${i} = input[row${i} + k];`)}
-    let w = k * 4u * OUT_SLOTS;
-${
-    unroll(
-      4 * TN,
-      (t) => `    let w${t >> 2}_${t % 4} = weights[w + ${t % 4}u * OUT_SLOTS + col${t >> 2}];`,
-    )
-  }
+${p.weightsF16 ? halfWeightLoads(TN) : fullWeightLoads(TN)}
 ${
     tiles((i, n) =>
       `    acc${i}_${n} += fma(vec4<f32>(a${i}.w), w${n}_3, fma(vec4<f32>(a${i}.z), w${n}_2, ` +
@@ -126,6 +133,35 @@ ${
 }
 `;
 }
+
+/** The weight loads of one input vec4 step (f32 weights): `w{n}_{c}`, row `4k + c`, slot `col{n}`. */
+function fullWeightLoads(TN: number): string {
+  return `    let w = k * 4u * OUT_SLOTS;\n` + unroll(
+    4 * TN,
+    (t) => `    let w${t >> 2}_${t % 4} = weights[w + ${t % 4}u * OUT_SLOTS + col${t >> 2}];`,
+  );
+}
+
+/** The same from float16 pairs: two `vec4<u32>` per slot give the four rows. */
+function halfWeightLoads(TN: number): string {
+  return `    let w = k * 2u * OUT_SLOTS;\n` +
+    unroll(TN, (n) =>
+      `    let u${n}_0 = weights[w + col${n}];\n` +
+      `    let u${n}_1 = weights[w + OUT_SLOTS + col${n}];\n` +
+      `    let w${n}_0 = low_halves(u${n}_0);\n    let w${n}_1 = high_halves(u${n}_0);\n` +
+      `    let w${n}_2 = low_halves(u${n}_1);\n    let w${n}_3 = high_halves(u${n}_1);`);
+}
+
+const HALF_UNPACK = `
+fn low_halves(u: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(unpack2x16float(u.x).x, unpack2x16float(u.y).x, unpack2x16float(u.z).x,
+                   unpack2x16float(u.w).x);
+}
+fn high_halves(u: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(unpack2x16float(u.x).y, unpack2x16float(u.y).y, unpack2x16float(u.z).y,
+                   unpack2x16float(u.w).y);
+}
+`;
 
 /** The `stagedSlots` form: weights read from workgroup memory, staged a chunk at a time. */
 function stagedPointwiseConvShader(p: PointwiseConvShaderParams): string {
