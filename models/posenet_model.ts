@@ -629,7 +629,9 @@ function scaledResolution(config: ModelConfig, outputStride: OutputStride): Inpu
  * @param config Architecture, output stride, input resolution, weights and GPU.
  * @returns The model.
  * @throws {InvalidInputError} On an invalid stride, resolution or option.
- * @throws {ModelLoadError} When the weights cannot be fetched or are not a PoseNet MobileNetV1.
+ * @throws {ModelLoadError} When the weights cannot be fetched or are not a PoseNet MobileNetV1, or
+ *   are so large (though finite) that an activation could overflow float32, making the heads
+ *   Inf/NaN: such weights are refused here rather than giving keypoints with NaN positions.
  * @throws {WebGpuUnavailableError} When there is no WebGPU adapter.
  *
  * @example
