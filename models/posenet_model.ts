@@ -53,6 +53,7 @@ import {
 } from "./architecture.ts";
 import { fetchDefaultWeights } from "./default_weights.ts";
 import { type CheckedImage, checkPoseImage, type PoseImage } from "./pose_image.ts";
+import { imageBufferBytes } from "./_image_buffer.ts";
 import {
   createPoseNetNetwork,
   HEAD_LAYOUT,
@@ -102,7 +103,11 @@ export interface ModelConfig {
   readonly context?: GpuContext;
   /** Kernel variant per family (default `tiled`; see `KERNEL_VARIANTS`). */
   readonly variants?: KernelVariantChoice;
-  /** Frames that may be in flight at once (default 3): each has its own GPU buffers. */
+  /**
+   * Frames that may be in flight at once (default 3): each has its own GPU buffers, among them an
+   * image buffer grown (never shrunk) to the next power of two of the largest frame it has taken
+   * (at least 64 KiB), so images cost at most 2 × the largest frame's bytes per frame in flight.
+   */
   readonly maxFramesInFlight?: number;
   /** Progress lines of the first-run weights download (default: stderr). */
   readonly onProgress?: (message: string) => void;
@@ -452,10 +457,11 @@ export class PoseNet {
     const device = this.context.device;
     const { width: inW, height: inH } = this.inputResolution;
     if (!slot.image || slot.image.size < image.bytes.byteLength) {
+      // Grown, never shrunk, to a power of two: see models/_image_buffer.ts.
       slot.image?.destroy();
       slot.image = device.createBuffer({
         label: "posenet image",
-        size: Math.max(image.bytes.byteLength, 16),
+        size: imageBufferBytes(image.bytes.byteLength, this.context.maxStorageBufferBindingSize),
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
       });
       slot.imageBindGroup = this.#preprocess.bind(
