@@ -118,3 +118,32 @@ export class InvalidInputError extends PoseNetError {}
  * ```
  */
 export class DisposedError extends PoseNetError {}
+
+/**
+ * The GPU refused an allocation or a command: an `out-of-memory` or `validation` error that the
+ * runtime caught with WebGPU error scopes (instead of an uncaptured error and a wrong result).
+ *
+ * @example
+ * ```ts
+ * import { GpuError, PoseNetError } from "./errors.ts";
+ *
+ * const err = new GpuError("out-of-memory", "frame buffers: the GPU is out of memory");
+ * console.log(err instanceof PoseNetError, err.name, err.kind); // true "GpuError" "out-of-memory"
+ * ```
+ */
+export class GpuError extends PoseNetError {
+  /** Which error scope caught it. */
+  readonly kind: "out-of-memory" | "validation";
+
+  /**
+   * Makes the error.
+   *
+   * @param kind The WebGPU error filter that caught it.
+   * @param message What was refused, and the GPU's message.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(kind: "out-of-memory" | "validation", message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+  }
+}

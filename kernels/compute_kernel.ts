@@ -10,6 +10,7 @@ import { InvalidInputError } from "../errors.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import { packedByteLength } from "./layout.ts";
 import { WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
+import { scopedGpuWork } from "./_error_scope.ts";
 
 /**
  * Height, width and channels of a batch-1 NHWC tensor.
@@ -276,6 +277,7 @@ export function uploadStorage(
  * @param source Shader, weights and shapes.
  * @returns The kernel.
  * @throws {InvalidInputError} When a tensor is larger than the device can bind.
+ * @throws {GpuError} When the GPU refuses the weight buffers (out of memory, validation).
  *
  * @example
  * ```ts
@@ -326,8 +328,17 @@ export async function createGpuKernel(
     }
   }
   const pipeline = await computePipeline(gpu, source.wgsl, source.label);
-  const filter = uploadStorage(gpu, source.filter, `${source.label} filter`);
-  const bias = uploadStorage(gpu, source.bias, `${source.label} bias`);
+  // An out-of-memory or validation error of the uploads is a GpuError here, not a broken kernel.
+  const [filter, bias] = await scopedGpuWork(
+    gpu,
+    `${source.label}: weight buffers`,
+    () =>
+      [
+        uploadStorage(gpu, source.filter, `${source.label} filter`),
+        uploadStorage(gpu, source.bias, `${source.label} bias`),
+      ] as const,
+    (made) => made.forEach((b) => b.destroy()),
+  );
   const grid = workgroupGrid(source.invocations, gpu.maxWorkgroupsPerDimension);
   const elements = (s: Hwc) => s[0] * s[1] * s[2];
   return {

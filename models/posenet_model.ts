@@ -54,6 +54,8 @@ import {
 } from "./architecture.ts";
 import { fetchDefaultWeights } from "./default_weights.ts";
 import { type CheckedImage, checkPoseImage, type PoseImage } from "./pose_image.ts";
+import { imageBufferBytes } from "./_image_buffer.ts";
+import { scopedGpuWork } from "../kernels/_error_scope.ts";
 import {
   createPoseNetNetwork,
   HEAD_LAYOUT,
@@ -109,7 +111,11 @@ export interface ModelConfig {
   readonly provider?: WebGpuProvider;
   /** Kernel variant per family (default `tiled`; see `KERNEL_VARIANTS`). */
   readonly variants?: KernelVariantChoice;
-  /** Frames that may be in flight at once (default 3): each has its own GPU buffers. */
+  /**
+   * Frames that may be in flight at once (default 3): each has its own GPU buffers, among them an
+   * image buffer grown (never shrunk) to the next power of two of the largest frame it has taken
+   * (at least 64 KiB), so images cost at most 2 × the largest frame's bytes per frame in flight.
+   */
   readonly maxFramesInFlight?: number;
   /** Progress lines of the first-run weights download (default: stderr). */
   readonly onProgress?: (message: string) => void;
@@ -183,8 +189,11 @@ export class PoseNet {
   #maxSlots: number;
   #slots: FrameSlot[] = [];
   #free: FrameSlot[] = [];
-  #waiting: ((slot: FrameSlot) => void)[] = [];
+  /** Calls waiting for a slot; woken with a slot, or undefined to retry (or see `dispose()`). */
+  #waiting: ((slot: FrameSlot | undefined) => void)[] = [];
   #disposed = false;
+  /** Frame slots being made (their buffers checked by error scopes). */
+  #creating = 0;
 
   /**
    * Use {@linkcode load} instead; this wires already built parts together.
@@ -269,6 +278,8 @@ export class PoseNet {
     const slot = await this.#acquire();
     try {
       this.#assertNotDisposed();
+      await this.#fitImage(slot, checked);
+      this.#assertNotDisposed();
       const device = this.context.device;
       this.#writeFrame(slot, checked, flip);
       const encoder = device.createCommandEncoder({ label: "posenet single pose" });
@@ -334,9 +345,17 @@ export class PoseNet {
     const slot = await this.#acquire();
     try {
       this.#assertNotDisposed();
+      await this.#fitImage(slot, checked);
+      this.#assertNotDisposed();
       const device = this.context.device;
       this.#writeFrame(slot, checked, flip);
-      slot.multiPose ??= decoder.createFrame(slot.network.heads);
+      slot.multiPose ??= await scopedGpuWork(
+        this.context,
+        "the multi-pose buffers",
+        () => decoder.createFrame(slot.network.heads),
+        (frame) => frame.destroy(),
+      );
+      this.#assertNotDisposed();
       decoder.prepare(slot.multiPose, options.scoreThreshold);
       const encoder = device.createCommandEncoder({ label: "posenet multiple poses" });
       const pass = encoder.beginComputePass();
@@ -399,7 +418,7 @@ export class PoseNet {
     for (const slot of this.#free) destroySlot(slot);
     this.#slots = this.#slots.filter((s) => !this.#free.includes(s));
     this.#free = [];
-    for (const wake of this.#waiting.splice(0)) wake(undefined as unknown as FrameSlot);
+    for (const wake of this.#waiting.splice(0)) wake(undefined);
     this.#network.dispose();
     if (this.#ownsContext && this.#slots.length === 0) this.context.destroy();
   }
@@ -407,6 +426,8 @@ export class PoseNet {
   async #predictHeads(checked: CheckedImage, flip: boolean): Promise<PoseNetHeads> {
     const slot = await this.#acquire();
     try {
+      this.#assertNotDisposed();
+      await this.#fitImage(slot, checked);
       this.#assertNotDisposed();
       this.#writeFrame(slot, checked, flip);
       const encoder = this.context.device.createCommandEncoder({ label: "posenet heads" });
@@ -454,26 +475,39 @@ export class PoseNet {
     return checkPoseImage(image, this.context.maxStorageBufferBindingSize);
   }
 
-  /** Uploads the image and the frame's uniforms. */
+  /**
+   * Makes sure the slot's image buffer holds `image`: grown, never shrunk, to a power of two (see
+   * models/_image_buffer.ts), inside error scopes so that a refused buffer is a GpuError.
+   */
+  async #fitImage(slot: FrameSlot, image: CheckedImage): Promise<void> {
+    if (slot.image && slot.image.size >= image.bytes.byteLength) return;
+    slot.image?.destroy();
+    slot.image = undefined;
+    slot.imageBindGroup = undefined;
+    const device = this.context.device;
+    const size = imageBufferBytes(image.bytes.byteLength, this.context.maxStorageBufferBindingSize);
+    const made = await scopedGpuWork(this.context, `the image buffer (${size} bytes)`, () => {
+      const buffer = device.createBuffer({
+        label: "posenet image",
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
+      return {
+        buffer,
+        bindGroup: this.#preprocess.bind(buffer, slot.preprocessFrame, slot.network.input),
+      };
+    }, (m) => m.buffer.destroy());
+    slot.image = made.buffer;
+    slot.imageBindGroup = made.bindGroup;
+  }
+
+  /** Uploads the image and the frame's uniforms (the image buffer fits: `#fitImage`). */
   #writeFrame(slot: FrameSlot, image: CheckedImage, flip: boolean): void {
     const device = this.context.device;
     const { width: inW, height: inH } = this.inputResolution;
-    if (!slot.image || slot.image.size < image.bytes.byteLength) {
-      slot.image?.destroy();
-      slot.image = device.createBuffer({
-        label: "posenet image",
-        size: Math.max(image.bytes.byteLength, 16),
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-      });
-      slot.imageBindGroup = this.#preprocess.bind(
-        slot.image,
-        slot.preprocessFrame,
-        slot.network.input,
-      );
-    }
     const pad = inputPaddingFor(image.width, image.height, inW, inH);
     const transform = inputTransformFor(image.width, image.height, inW, inH, flip);
-    device.queue.writeBuffer(slot.image, 0, image.bytes);
+    device.queue.writeBuffer(slot.image!, 0, image.bytes);
     device.queue.writeBuffer(
       slot.preprocessFrame,
       0,
@@ -515,20 +549,40 @@ export class PoseNet {
   }
 
   async #acquire(): Promise<FrameSlot> {
-    if (this.#disposed) {
-      throw new DisposedError(DISPOSED_MESSAGE);
+    while (true) {
+      if (this.#disposed) {
+        throw new DisposedError(DISPOSED_MESSAGE);
+      }
+      let slot = this.#free.pop();
+      if (!slot && this.#slots.length + this.#creating < this.#maxSlots) {
+        // A slot the GPU refuses (out of memory, validation) is a GpuError, not a frame that runs
+        // on invalid buffers.
+        this.#creating++;
+        try {
+          slot = await scopedGpuWork(
+            this.context,
+            "a frame's GPU buffers",
+            () => this.#createSlot(),
+            destroySlot,
+          );
+        } catch (error) {
+          // No slot will be released for this one: let a waiting call try to make its own (and
+          // fail with its own typed error, or succeed), instead of waiting forever.
+          this.#creating--;
+          this.#waiting.shift()?.(undefined);
+          throw error;
+        }
+        this.#creating--;
+        this.#slots.push(slot);
+      }
+      slot ??= await new Promise<FrameSlot | undefined>((resolve) => this.#waiting.push(resolve));
+      if (!slot && !this.#disposed) continue; // woken to try making a slot
+      if (this.#disposed || !slot) {
+        if (slot) this.#release(slot);
+        throw new DisposedError(DISPOSED_MESSAGE);
+      }
+      return slot;
     }
-    let slot = this.#free.pop();
-    if (!slot && this.#slots.length < this.#maxSlots) {
-      slot = this.#createSlot();
-      this.#slots.push(slot);
-    }
-    slot ??= await new Promise<FrameSlot>((resolve) => this.#waiting.push(resolve));
-    if (this.#disposed || !slot) {
-      if (slot) this.#release(slot);
-      throw new DisposedError(DISPOSED_MESSAGE);
-    }
-    return slot;
   }
 
   #release(slot: FrameSlot): void {
@@ -636,7 +690,9 @@ function scaledResolution(config: ModelConfig, outputStride: OutputStride): Inpu
  * @param config Architecture, output stride, input resolution, weights and GPU.
  * @returns The model.
  * @throws {InvalidInputError} On an invalid stride, resolution or option.
- * @throws {ModelLoadError} When the weights cannot be fetched or are not a PoseNet MobileNetV1.
+ * @throws {ModelLoadError} When the weights cannot be fetched or are not a PoseNet MobileNetV1, or
+ *   are so large (though finite) that an activation could overflow float32, making the heads
+ *   Inf/NaN: such weights are refused here rather than giving keypoints with NaN positions.
  * @throws {WebGpuUnavailableError} When there is no WebGPU adapter.
  *
  * @example

@@ -22,6 +22,7 @@ import {
 } from "./architecture.ts";
 import type { ConvLayerWeights, PoseNetWeights } from "./posenet_weights.ts";
 import { type KernelVariantChoice, variantTiling } from "../kernels/kernel_variants.ts";
+import { checkActivationBounds } from "./_activation_bound.ts";
 
 /**
  * Where each head sits in the fused heads tensor. Each head is padded to a multiple of 4 channels
@@ -162,6 +163,8 @@ export interface PoseNetNetwork {
  * @param config Input size and output stride.
  * @returns The network.
  * @throws {InvalidInputError} On an invalid resolution or stride, or a size the device cannot hold.
+ * @throws {ModelLoadError} When the weights are so large (though finite) that an activation could
+ *   overflow float32 for some image, which would make the heads Inf or NaN.
  *
  * @example
  * ```ts
@@ -190,6 +193,7 @@ export async function createPoseNetNetwork(
     { height: config.inputHeight, width: config.inputWidth },
     config.outputStride,
   );
+  checkActivationBounds(weights);
   const convLayers = [weights.conv0, ...weights.blocks.map((b) => b.depthwise)];
   const schedule = resolveLayerSchedule(
     convLayers.map((l) => l.stride),

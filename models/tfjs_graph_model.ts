@@ -20,6 +20,7 @@
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ModelLoadError } from "../errors.ts";
+import { networkTimeout, openBounded, readAll } from "./_bounded_fetch.ts";
 import type {
   ConvLayerKind,
   ConvLayerWeights,
@@ -60,7 +61,15 @@ export type {
 export interface LoadTfjsGraphModelOptions {
   /** `fetch` used for http(s) sources; defaults to `globalThis.fetch`. */
   readonly fetch?: typeof fetch;
+  /**
+   * Longest wait in milliseconds, for http(s) sources, for a response and then between two chunks
+   * of its body; default 30,000.
+   */
+  readonly timeoutMs?: number;
 }
+
+/** Largest model.json read over http(s) (PoseNet's is 32 KB; its weights are in the shards). */
+const MAX_MODEL_JSON_BYTES = 32 * 1024 * 1024;
 
 /** The bytes of one weights shard, as given to {@linkcode parseTfjsGraphModel}. */
 export type ShardData = ArrayBuffer | Uint8Array;
@@ -91,11 +100,13 @@ const SUPPORTED_OPS = new Set([
  * Loads PoseNet MobileNetV1 weights from a TF.js graph model.
  *
  * @param source `model.json` as a file path, a `file:` URL or an http(s) URL. Shards are
- *   resolved relative to it and must lie in its directory (same origin for http).
- * @param options Optional `fetch` for http(s) sources.
+ *   resolved relative to it and must lie in its directory (same origin for http), and so must the
+ *   final URL of a redirected shard. Over http(s) every read has an idle timeout, model.json is
+ *   capped at 32 MiB, and a shard at the bytes its weights group declares.
+ * @param options Optional `fetch` and timeout for http(s) sources.
  * @returns The weights, with strides and dilations as recorded in the graph.
- * @throws {ModelLoadError} When a file is missing or unreadable, model.json is malformed, a shard
- *   path escapes the model directory, a shard's size does not match the manifest, a dtype or op is
+ * @throws {ModelLoadError} When a file is missing or unreadable, a read times out or exceeds its
+ *   cap, model.json is malformed, a shard path (or a shard's redirect) escapes the model directory, a shard's size does not match the manifest, a dtype or op is
  *   unsupported, the graph is not PoseNet MobileNetV1, or a weight is NaN/Inf.
  *
  * @example Usage
@@ -113,9 +124,12 @@ export async function loadTfjsGraphModel(
   options: LoadTfjsGraphModelOptions = {},
 ): Promise<PoseNetWeights> {
   const modelUrl = toModelUrl(source);
-  const fetchFn = options.fetch ?? globalThis.fetch;
+  const net: NetworkRead = {
+    fetch: options.fetch ?? globalThis.fetch,
+    timeoutMs: networkTimeout(options.timeoutMs),
+  };
   const text = new TextDecoder().decode(
-    await readResource(modelUrl, fetchFn, `model.json ${display(modelUrl)}`),
+    await readResource(modelUrl, net, `model.json ${display(modelUrl)}`, MAX_MODEL_JSON_BYTES),
   );
   const doc = parseJson(text, display(modelUrl));
   const manifest = guard(() => readManifest(doc));
@@ -130,14 +144,17 @@ export async function loadTfjsGraphModel(
       }
       if (total !== group.byteLength) throw groupSizeError(group, total);
     }
+    let left = group.byteLength; // what the shards of this group may still hold
     for (const [i, url] of urls.entries()) {
-      shards.push(
-        await readResource(
-          url,
-          fetchFn,
-          `weights shard "${group.paths[i]}" (weights group ${group.index}) at ${display(url)}`,
-        ),
+      const shard = await readResource(
+        url,
+        net,
+        `weights shard "${group.paths[i]}" (weights group ${group.index}) at ${display(url)}`,
+        left,
+        (final) => checkInModelDir(modelUrl, final, `weights shard "${group.paths[i]}" redirected`),
       );
+      left -= shard.byteLength;
+      shards.push(shard);
     }
   }
   return parseTfjsGraphModel(doc, shards);
@@ -1027,23 +1044,30 @@ function display(url: URL): string {
 
 function resolveShardUrl(modelUrl: URL, path: string): URL {
   checkShardPath(path);
-  const base = new URL(".", modelUrl);
   let url: URL;
   try {
     url = new URL(path, modelUrl);
   } catch {
     return fail(`weights shard path "${path}" does not resolve against ${display(modelUrl)}`);
   }
+  checkInModelDir(modelUrl, url, `weights shard path "${path}" resolves`);
+  return url;
+}
+
+/** Fails unless `url` lies in the directory of `modelUrl` (same protocol and host). */
+function checkInModelDir(modelUrl: URL, url: URL, what: string): void {
+  const base = new URL(".", modelUrl);
   if (
     url.protocol !== base.protocol || url.host !== base.host ||
     !url.pathname.startsWith(base.pathname)
   ) {
-    fail(
-      `weights shard path "${path}" resolves to ${display(url)}, outside the model directory ` +
-        `${display(base)}`,
-    );
+    fail(`${what} to ${display(url)}, outside the model directory ${display(base)}`);
   }
-  return url;
+}
+
+interface NetworkRead {
+  readonly fetch: typeof fetch;
+  readonly timeoutMs: number;
 }
 
 async function fileSize(url: URL, path: string, group: number): Promise<number> {
@@ -1063,7 +1087,13 @@ async function fileSize(url: URL, path: string, group: number): Promise<number> 
   }
 }
 
-async function readResource(url: URL, fetchFn: typeof fetch, what: string): Promise<Uint8Array> {
+async function readResource(
+  url: URL,
+  net: NetworkRead,
+  what: string,
+  maxBytes: number,
+  checkUrl?: (final: URL) => void,
+): Promise<Uint8Array> {
   if (url.protocol === "file:") {
     try {
       return await Deno.readFile(url);
@@ -1074,24 +1104,15 @@ async function readResource(url: URL, fetchFn: typeof fetch, what: string): Prom
       throw new ModelLoadError(`cannot read ${what}: ${errorText(e)}`, { cause: e });
     }
   }
-  let response: Response;
-  try {
-    response = await fetchFn(url);
-  } catch (e) {
-    throw new ModelLoadError(`cannot fetch ${what}: ${errorText(e)}`, { cause: e });
-  }
+  const { response, body, cancel } = await openBounded(url, { ...net, what, maxBytes, checkUrl });
   if (!response.ok) {
-    await response.body?.cancel();
+    await cancel();
     if (response.status === 404) throw new ModelLoadError(`${what} not found (HTTP 404)`);
     throw new ModelLoadError(
       `cannot fetch ${what}: HTTP ${response.status} ${response.statusText}`.trim(),
     );
   }
-  try {
-    return new Uint8Array(await response.arrayBuffer());
-  } catch (e) {
-    throw new ModelLoadError(`cannot fetch ${what}: ${errorText(e)}`, { cause: e });
-  }
+  return await readAll(body);
 }
 
 function errorText(e: unknown): string {

@@ -228,6 +228,8 @@ Deno.test("`estimateMultiplePoses()` agrees with TF.js PoseNet on real photos at
         ours.forEach((pose, i) => {
           const tfjs = c.multi[i];
           score = Math.max(score, Math.abs(pose.score - tfjs.score));
+          assert.equal(tfjs.keypoints.length, 17);
+          assert.equal(pose.keypoints.length, tfjs.keypoints.length, `pose ${i}: keypoints`);
           pose.keypoints.forEach((k, j) => {
             const r = tfjs.keypoints[j];
             assert.equal(k.part, r.part);

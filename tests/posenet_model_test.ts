@@ -26,6 +26,8 @@ const weights = await loadTfjsGraphModel(await fetchDefaultWeights());
 function comparePose(what: string, ours: Pose, tfjs: Pose): { px: number; score: number } {
   let px = 0;
   let score = Math.abs(ours.score - tfjs.score);
+  assert.equal(tfjs.keypoints.length, 17, `${what}: TF.js keypoints`);
+  assert.equal(ours.keypoints.length, tfjs.keypoints.length, `${what}: number of keypoints`);
   ours.keypoints.forEach((k, i) => {
     const r = tfjs.keypoints[i];
     assert.equal(k.part, r.part);

@@ -2,15 +2,17 @@
  * The whole GPU network (`createPoseNetNetwork` + `runNetworkOnce`) against the same network built
  * as one ONNX graph (`reference/posenet_onnx.ts`) and run by ONNX Runtime Web (wasm), with the real
  * PoseNet weights: output strides 8, 16 and 32 at 257x257 and 513x513 on random inputs, one real
- * photo preprocessed as PoseNet 2.x does, and one non-square input.
+ * photo preprocessed as PoseNet 2.x does (also at every stride and size), and one non-square input.
  *
- * Tolerance, per head: max |ours − ORT| ≤ 1e-5 · max |ORT| over that head.
+ * Tolerance, per head: max |ours − ORT| ≤ 1e-5 · max |ORT| over that head. A random input may
+ * instead meet the float64 criterion of `tests/posenet_accuracy_test.ts` (ours as accurate as ORT
+ * against a float64 evaluation: e_ours ≤ min(2 · e_ort + 1e-6, 1e-4)), checked only where it is
+ * beyond 1e-5 of ORT; the log says when that happened.
  */
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { readImageFile } from "../cli/read_image.ts";
-import type { PoseNetHeads } from "../decode/heads.ts";
 import { createGpuContext } from "../kernels/gpu_context.ts";
 import type { GpuContext } from "../kernels/gpu_context.ts";
 import { type OutputStride, resolveLayerSchedule } from "../models/architecture.ts";
@@ -23,7 +25,8 @@ import {
   POSENET_ONNX_INPUT,
   POSENET_ONNX_OUTPUTS,
 } from "../reference/posenet_onnx.ts";
-import { createOrtSession, type NamedTensor, runOrt } from "../reference/ort_session.ts";
+import { createOrtSession, runOrt } from "../reference/ort_session.ts";
+import { runPoseNetFloat64 } from "../reference/posenet_float64.ts";
 import { difference } from "./support/compare.ts";
 import { preprocess } from "./support/cpu_preprocess.ts";
 import { mulberry32, runSeed, uniform } from "./support/random.ts";
@@ -35,6 +38,10 @@ import { mulberry32, runSeed, uniform } from "./support/random.ts";
  * `tests/posenet_accuracy_test.ts` showed ours was then the less accurate one against float64.
  */
 const NETWORK_TOLERANCE = 1e-5;
+/** The float64 criterion of `tests/posenet_accuracy_test.ts`, for random inputs only. */
+const FACTOR_OVER_ORT = 2;
+const SLACK = 1e-6;
+const ABSOLUTE_BOUND = 1e-4;
 
 const HEADS = [
   { key: "heatmap", output: POSENET_ONNX_OUTPUTS.heatmap, channels: 17 },
@@ -63,77 +70,127 @@ class WorstPerHead {
   }
 }
 
-/** One network case: our GPU network and ORT on the same input, all four heads compared. */
+/** One input of a network case. */
+interface NetworkInput {
+  readonly name: string;
+  readonly data: Float32Array;
+  /**
+   * Random inputs may instead pass the float64 criterion of `tests/posenet_accuracy_test.ts` when
+   * the 1e-5 limit against ORT is too tight for them (513 at stride 8 reaches it: each network is
+   * about 5e-6 from float64 there, so ours and ORT can differ by 1e-5 without either being off).
+   */
+  readonly random: boolean;
+}
+
+/** max |values − f64| / max |f64|; NaN anywhere in `values` gives Infinity. */
+function errorAgainstFloat64(values: Float32Array, f64: Float64Array): number {
+  let maxRef = 0;
+  let maxErr = 0;
+  for (let i = 0; i < f64.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(f64[i]));
+    const e = Math.abs(values[i] - f64[i]);
+    if (!(e <= maxErr)) maxErr = Number.isNaN(e) ? Infinity : e;
+  }
+  return maxErr / maxRef;
+}
+
+/**
+ * One network case (a size and output stride): our GPU network and ORT, each built once, on every
+ * input, all four heads compared.
+ */
 async function checkNetwork(
   gpu: GpuContext,
   weights: PoseNetWeights,
   worst: WorstPerHead,
-  name: string,
   inputHeight: number,
   inputWidth: number,
   outputStride: OutputStride,
-  input: Float32Array,
+  inputs: readonly NetworkInput[],
 ): Promise<void> {
-  const network = await createPoseNetNetwork(gpu, weights, {
-    inputHeight,
-    inputWidth,
-    outputStride,
-  });
-  let ours: PoseNetHeads;
-  try {
-    ours = await runNetworkOnce(gpu, network, input);
-  } finally {
-    network.dispose();
-  }
-
   const convLayers = [weights.conv0, ...weights.blocks.map((b) => b.depthwise)];
   const schedule = resolveLayerSchedule(
     convLayers.map((l) => l.stride),
     outputStride,
     convLayers.map((l) => l.dilation),
   );
+  const network = await createPoseNetNetwork(gpu, weights, {
+    inputHeight,
+    inputWidth,
+    outputStride,
+  });
   const session = await createOrtSession(
     buildPoseNetOnnx(weights, schedule, inputHeight, inputWidth),
   );
-  let reference: Record<string, NamedTensor>;
+  const failures: string[] = [];
   try {
-    reference = await runOrt(session, {
-      [POSENET_ONNX_INPUT]: { data: input, shape: [1, inputHeight, inputWidth, 3] },
-    });
+    for (const { name, data: input, random } of inputs) {
+      const ours = await runNetworkOnce(gpu, network, input);
+      const reference = await runOrt(session, {
+        [POSENET_ONNX_INPUT]: { data: input, shape: [1, inputHeight, inputWidth, 3] },
+      });
+      const line: string[] = [];
+      const tooFar: { key: (typeof HEADS)[number]["key"]; output: string; why: string }[] = [];
+      for (const head of HEADS) {
+        const ref = reference[head.output];
+        const expectedShape = [1, ours.height, ours.width, head.channels];
+        assert.deepEqual(ref.shape, expectedShape, `${name} ${head.key}: ORT shape`);
+        const mine = ours[head.key];
+        const d = difference(mine, ref.data);
+        const limit = NETWORK_TOLERANCE * d.maxAbsReference;
+        const cell = Math.floor(d.index / head.channels);
+        const where = `${name} [y ${Math.floor(cell / ours.width)}, x ${cell % ours.width}, ` +
+          `c ${d.index % head.channels}] (ours ${mine[d.index]}, ORT ${ref.data[d.index]})`;
+        worst.add(
+          outputStride,
+          head.key,
+          d.maxAbsError / d.maxAbsReference,
+          d.maxAbsError,
+          d.maxAbsReference,
+          where,
+        );
+        line.push(`${head.key} ${(d.maxAbsError / d.maxAbsReference).toExponential(2)}`);
+        if (!(d.maxAbsError <= limit)) {
+          tooFar.push({
+            key: head.key,
+            output: head.output,
+            why: `${head.key}: max |ours − ORT| = ${d.maxAbsError} > ${limit} ` +
+              `(${NETWORK_TOLERANCE} · max |ORT| ${d.maxAbsReference}) at ${where}`,
+          });
+        }
+      }
+      console.log(`${name}: max|ours−ORT|/max|ORT|: ${line.join(", ")}`);
+      if (tooFar.length === 0) continue;
+      if (!random) {
+        failures.push(`${name}:\n${tooFar.map((f) => f.why).join("\n")}`);
+        continue;
+      }
+      // Beyond 1e-5 of ORT on a random input: ours must be as accurate as ORT against float64.
+      const f64 = runPoseNetFloat64(weights, schedule, inputHeight, inputWidth, input);
+      for (const f of tooFar) {
+        const eOurs = errorAgainstFloat64(ours[f.key], f64[f.key]);
+        const eOrt = errorAgainstFloat64(reference[f.output].data, f64[f.key]);
+        const limit = Math.min(FACTOR_OVER_ORT * eOrt + SLACK, ABSOLUTE_BOUND);
+        console.log(
+          `${name} ${f.key}: beyond ${NETWORK_TOLERANCE} of ORT; against float64 e_ours ` +
+            `${eOurs.toExponential(2)}, e_ort ${eOrt.toExponential(2)} (limit ${
+              limit.toExponential(2)
+            })`,
+        );
+        if (!(eOurs <= limit)) {
+          failures.push(
+            `${name}: ${f.why}\nand against float64 e_ours ${eOurs.toExponential(3)} > ` +
+              `min(${FACTOR_OVER_ORT} · e_ort ${
+                eOrt.toExponential(3)
+              } + ${SLACK}, ${ABSOLUTE_BOUND})`,
+          );
+        }
+      }
+    }
   } finally {
+    network.dispose();
     await session.release();
   }
-
-  const failures: string[] = [];
-  const line: string[] = [];
-  for (const head of HEADS) {
-    const ref = reference[head.output];
-    const expectedShape = [1, ours.height, ours.width, head.channels];
-    assert.deepEqual(ref.shape, expectedShape, `${name} ${head.key}: ORT shape`);
-    const mine = ours[head.key];
-    const d = difference(mine, ref.data);
-    const limit = NETWORK_TOLERANCE * d.maxAbsReference;
-    const cell = Math.floor(d.index / head.channels);
-    const where = `${name} [y ${Math.floor(cell / ours.width)}, x ${cell % ours.width}, ` +
-      `c ${d.index % head.channels}] (ours ${mine[d.index]}, ORT ${ref.data[d.index]})`;
-    worst.add(
-      outputStride,
-      head.key,
-      d.maxAbsError / d.maxAbsReference,
-      d.maxAbsError,
-      d.maxAbsReference,
-      where,
-    );
-    line.push(`${head.key} ${(d.maxAbsError / d.maxAbsReference).toExponential(2)}`);
-    if (!(d.maxAbsError <= limit)) {
-      failures.push(
-        `${head.key}: max |ours − ORT| = ${d.maxAbsError} > ${limit} ` +
-          `(${NETWORK_TOLERANCE} · max |ORT| ${d.maxAbsReference}) at ${where}`,
-      );
-    }
-  }
-  console.log(`${name}: max|ours−ORT|/max|ORT|: ${line.join(", ")}`);
-  assert.ok(failures.length === 0, `${name}:\n${failures.join("\n")}`);
+  assert.ok(failures.length === 0, failures.join("\n"));
 }
 
 Deno.test("PoseNet network equals ONNX Runtime on the real weights", async (t) => {
@@ -141,9 +198,16 @@ Deno.test("PoseNet network equals ONNX Runtime on the real weights", async (t) =
   const gpu = await createGpuContext();
   const rng = mulberry32(runSeed("posenet network"));
   const worst = new WorstPerHead();
+  const photoInput = async (photo: string, height: number, width: number) => {
+    const image = await readImageFile(
+      fileURLToPath(new URL(`./fixtures/photos/${photo}`, import.meta.url)),
+    );
+    return preprocess(image.data, image.width, image.height, height, width);
+  };
   try {
-    // Real photos, preprocessed on the CPU, are what the network sees; each stride × size case
-    // takes another photo so padding on both axes is exercised.
+    // At every stride and size: a real photo, preprocessed on the CPU (what the network sees; each
+    // case takes another photo so padding on both axes is exercised), and a random input in
+    // [-1, 1], which drives the activations differently from photos.
     const photos = [
       "group3_couch.jpg",
       "single_green_dress_crop.jpg",
@@ -154,50 +218,26 @@ Deno.test("PoseNet network equals ONNX Runtime on the real weights", async (t) =
     for (const outputStride of [8, 16, 32] as const) {
       for (const size of [257, 513]) {
         const photo = photos[n++ % photos.length];
-        const name = `${size}x${size} stride ${outputStride}, ${photo}`;
-        await t.step(name, async () => {
-          const image = await readImageFile(
-            fileURLToPath(new URL(`./fixtures/photos/${photo}`, import.meta.url)),
-          );
-          const input = preprocess(image.data, image.width, image.height, size, size);
-          await checkNetwork(gpu, weights, worst, name, size, size, outputStride, input);
+        const name = `${size}x${size} stride ${outputStride}`;
+        await t.step(`${name}, ${photo} and a random input`, async () => {
+          await checkNetwork(gpu, weights, worst, size, size, outputStride, [
+            { name: `${name}, ${photo}`, data: await photoInput(photo, size, size), random: false },
+            {
+              name: `${name}, random input`,
+              data: uniform(rng, size * size * 3),
+              random: true,
+            },
+          ]);
         });
       }
     }
     await t.step("257x353 stride 16, group4_standing.jpg", async () => {
-      const image = await readImageFile(
-        fileURLToPath(new URL("./fixtures/photos/group4_standing.jpg", import.meta.url)),
-      );
-      const input = preprocess(image.data, image.width, image.height, 257, 353);
-      await checkNetwork(
-        gpu,
-        weights,
-        worst,
-        "257x353 stride 16, group4_standing.jpg",
-        257,
-        353,
-        16,
-        input,
-      );
+      await checkNetwork(gpu, weights, worst, 257, 353, 16, [{
+        name: "257x353 stride 16, group4_standing.jpg",
+        data: await photoInput("group4_standing.jpg", 257, 353),
+        random: false,
+      }]);
     });
-    // A random input in [-1, 1] drives the activations differently from photos. (At 513 and
-    // stride 8 random inputs reach 1e-5 itself: 5e-6 to 1e-5 over three seeds, each network being
-    // about 5e-6 from float64, so that case would only test luck.)
-    for (const [size, outputStride] of [[257, 16]] as const) {
-      const name = `${size}x${size} stride ${outputStride}, random input`;
-      await t.step(name, async () => {
-        await checkNetwork(
-          gpu,
-          weights,
-          worst,
-          name,
-          size,
-          size,
-          outputStride,
-          uniform(rng, size * size * 3),
-        );
-      });
-    }
   } finally {
     console.log(worst.summary());
     gpu.destroy();

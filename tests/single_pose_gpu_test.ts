@@ -104,6 +104,8 @@ Deno.test("fused single-pose decode equals the CPU decode of the same heads", as
           const raw = await decodeOnGpu(gpu, fused, h, w, stride, transform);
           const ours = poseFromDecoded(raw);
           const reference = decodeSinglePose(splitHeads(fused, h, w, stride), transform);
+          assert.equal(reference.keypoints.length, 17);
+          assert.equal(ours.keypoints.length, reference.keypoints.length, "number of keypoints");
           ours.keypoints.forEach((k, i) => {
             const r = reference.keypoints[i];
             assert.equal(k.part, r.part);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serveMisbehaving } from "./support/misbehaving_server.ts";
 import { ModelLoadError } from "../errors.ts";
 import { moduleTempDir } from "./support/temp_dir.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
@@ -440,6 +441,85 @@ Deno.test("`loadTfjsGraphModel()` loads from a file: URL and over http", async (
   });
   assert.equal(custom, 2);
   assert.equal(viaCustom.nativeOutputStride, 16);
+});
+
+Deno.test("`loadTfjsGraphModel()` times out on a server that accepts and never answers", async () => {
+  await using server = serveMisbehaving(() => ({ kind: "hang" }));
+  const start = performance.now();
+  await assertLoadRejects(
+    loadTfjsGraphModel(`${server.url}/models/posenet.json`, { timeoutMs: 300 }),
+    "model.json",
+    "timed out after 300 ms waiting for the server to answer",
+  );
+  assert.ok(performance.now() - start < 5000, `took ${performance.now() - start} ms`);
+});
+
+Deno.test("`loadTfjsGraphModel()` times out on a shard that stops mid-body", async () => {
+  const { json, bin } = await loadRealModel();
+  const jsonBytes = new TextEncoder().encode(JSON.stringify(json));
+  await using server = serveMisbehaving((path) =>
+    path.endsWith(".json")
+      ? { kind: "ok", body: jsonBytes }
+      : { kind: "stall", body: bin, sent: 100_000 }
+  );
+  const start = performance.now();
+  await assertLoadRejects(
+    loadTfjsGraphModel(`${server.url}/models/posenet.json`, { timeoutMs: 300 }),
+    `weights shard "posenet.bin"`,
+    "timed out after 300 ms waiting for more data",
+    "bytes received",
+  );
+  assert.ok(performance.now() - start < 5000, `took ${performance.now() - start} ms`);
+});
+
+Deno.test("`loadTfjsGraphModel()` stops reading a shard larger than its weights group", async () => {
+  const { json, bin } = await loadRealModel();
+  const jsonBytes = new TextEncoder().encode(JSON.stringify(json));
+  const big = new Uint8Array(bin.length + 1_000_000);
+  big.set(bin);
+  for (const contentLength of [true, false]) {
+    await using server = serveMisbehaving((path) =>
+      path.endsWith(".json")
+        ? { kind: "ok", body: jsonBytes }
+        : { kind: "ok", body: big, contentLength }
+    );
+    await assertLoadRejects(
+      loadTfjsGraphModel(`${server.url}/models/posenet.json`),
+      `weights shard "posenet.bin"`,
+      "more than the 5032780",
+    );
+  }
+});
+
+Deno.test("`loadTfjsGraphModel()` checks the redirected URL of a shard against the model directory", async () => {
+  const { json, bin } = await loadRealModel();
+  const jsonBytes = new TextEncoder().encode(JSON.stringify(json));
+  await using elsewhere = serveMisbehaving(() => ({ kind: "ok", body: bin }));
+  await using server = serveMisbehaving((path) =>
+    path === "/models/posenet.json"
+      ? { kind: "ok", body: jsonBytes }
+      : path === "/models/posenet.bin"
+      ? { kind: "redirect", location: `${elsewhere.url}/models/posenet.bin` }
+      : { kind: "status", status: 404 }
+  );
+  await assertLoadRejects(
+    loadTfjsGraphModel(`${server.url}/models/posenet.json`),
+    `weights shard "posenet.bin" redirected to ${elsewhere.url}/models/posenet.bin`,
+    "outside the model directory",
+  );
+  assert.deepEqual(elsewhere.requests, ["/models/posenet.bin"]);
+  // A redirect within the model directory is followed.
+  await using inside = serveMisbehaving((path) =>
+    path === "/models/posenet.json"
+      ? { kind: "ok", body: jsonBytes }
+      : path === "/models/posenet.bin"
+      ? { kind: "redirect", location: "/models/v2/posenet.bin" }
+      : path === "/models/v2/posenet.bin"
+      ? { kind: "ok", body: bin }
+      : { kind: "status", status: 404 }
+  );
+  const weights = await loadTfjsGraphModel(`${inside.url}/models/posenet.json`);
+  assert.equal(weights.blocks.length, 13);
 });
 
 // ---------------------------------------------------------------------------------------------
