@@ -14,7 +14,6 @@
 
 import { parseArgs } from "node:util";
 import { createGpuContext } from "../kernels/gpu_context.ts";
-import { packedByteLength } from "../kernels/layout.ts";
 import {
   KERNEL_VARIANTS,
   type KernelFamily,
@@ -23,9 +22,10 @@ import {
 } from "../kernels/kernel_variants.ts";
 import { resolveWebGpuProvider } from "../kernels/webgpu_provider.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
-import { createPoseNetNetwork, type PoseNetNetwork } from "../models/posenet_network.ts";
+import { createPoseNetNetwork } from "../models/posenet_network.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import { GpuTimer, summarize } from "./gpu_timer.ts";
+import { distinctLayers } from "./kernel_bench.ts";
 
 function parseChoice(text: string): KernelVariantChoice {
   const choice: KernelVariantChoice = {};
@@ -36,26 +36,6 @@ function parseChoice(text: string): KernelVariantChoice {
     variantTiling(family as KernelFamily, choice);
   }
   return choice;
-}
-
-/** Per layer label: how to record it once, and how many layers of the network share it. */
-function layerWork(network: PoseNetNetwork, storage: (size: number) => GPUBuffer) {
-  const work = new Map<string, { count: number; record: (pass: GPUComputePassEncoder) => void }>();
-  for (const layer of network.layers) {
-    const seen = work.get(layer.label);
-    if (seen) {
-      seen.count++;
-      continue;
-    }
-    const [ih, iw, ic] = layer.inputShape;
-    const [oh, ow, oc] = layer.outputShape;
-    const group = layer.bind(
-      storage(packedByteLength(ih, iw, ic)),
-      storage(packedByteLength(oh, ow, oc)),
-    );
-    work.set(layer.label, { count: 1, record: (pass) => layer.dispatch(pass, group) });
-  }
-  return work;
 }
 
 async function main() {
@@ -99,8 +79,8 @@ async function main() {
         };
         const netA = await createPoseNetNetwork(gpu, weights, { ...config, variants: a });
         const netB = await createPoseNetNetwork(gpu, weights, { ...config, variants: b });
-        const workA = layerWork(netA, storage);
-        const workB = layerWork(netB, storage);
+        const workA = distinctLayers(netA, storage);
+        const workB = distinctLayers(netB, storage);
         let totalA = 0;
         let totalB = 0;
         for (const [label, wa] of workA) {

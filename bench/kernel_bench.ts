@@ -13,7 +13,11 @@ import { packedByteLength } from "../kernels/layout.ts";
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { createSinglePoseDecoder, SINGLE_POSE_RESULT_BYTES } from "../decode/single_pose_gpu.ts";
 import { inputPaddingFor, inputTransformFor } from "../decode/heads.ts";
-import { createPoseNetNetwork, HEAD_LAYOUT } from "../models/posenet_network.ts";
+import {
+  createPoseNetNetwork,
+  HEAD_LAYOUT,
+  type PoseNetNetwork,
+} from "../models/posenet_network.ts";
 import type { PoseNetWeights } from "../models/posenet_weights.ts";
 import type { OutputStride } from "../models/architecture.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
@@ -53,12 +57,48 @@ export interface KernelFigure {
 }
 
 /** A timed unit of work: what it costs and how to record it. */
-interface Timed {
+export interface Timed {
   readonly label: string;
   readonly flops: number;
   readonly bytes: number;
-  readonly count: number;
+  count: number;
   record(pass: GPUComputePassEncoder): void;
+}
+
+/**
+ * The network's layers, one entry per distinct label (`count` layers share it), each bound to
+ * fresh buffers from `storage` and ready to record.
+ *
+ * @param network The network.
+ * @param storage Makes a storage buffer of at least `size` bytes.
+ * @returns Label → what to time.
+ */
+export function distinctLayers(
+  network: PoseNetNetwork,
+  storage: (size: number) => GPUBuffer,
+): Map<string, Timed> {
+  const seen = new Map<string, Timed & { count: number }>();
+  for (const layer of network.layers) {
+    const existing = seen.get(layer.label);
+    if (existing) {
+      existing.count++;
+      continue;
+    }
+    const [ih, iw, ic] = layer.inputShape;
+    const [oh, ow, oc] = layer.outputShape;
+    const group = layer.bind(
+      storage(packedByteLength(ih, iw, ic)),
+      storage(packedByteLength(oh, ow, oc)),
+    );
+    seen.set(layer.label, {
+      label: layer.label,
+      flops: layer.flops,
+      bytes: layer.bytes,
+      count: 1,
+      record: (pass: GPUComputePassEncoder) => layer.dispatch(pass, group),
+    });
+  }
+  return seen;
 }
 
 /**
@@ -105,30 +145,7 @@ export async function benchKernels(
     return b;
   };
   try {
-    const work: Timed[] = [];
-    const seen = new Map<string, Timed & { count: number }>();
-    for (const layer of network.layers) {
-      const existing = seen.get(layer.label);
-      if (existing) {
-        existing.count++;
-        continue;
-      }
-      const [ih, iw, ic] = layer.inputShape;
-      const [oh, ow, oc] = layer.outputShape;
-      const group = layer.bind(
-        storage(packedByteLength(ih, iw, ic)),
-        storage(packedByteLength(oh, ow, oc)),
-      );
-      const timed = {
-        label: layer.label,
-        flops: layer.flops,
-        bytes: layer.bytes,
-        count: 1,
-        record: (pass: GPUComputePassEncoder) => layer.dispatch(pass, group),
-      };
-      seen.set(layer.label, timed);
-      work.push(timed);
-    }
+    const work: Timed[] = [...distinctLayers(network, storage).values()];
 
     // Preprocessing: a 640x480 RGBA frame to the network input.
     const [imageW, imageH] = [640, 480];
