@@ -65,7 +65,9 @@ async function faultyDevice(): Promise<FaultyDevice> {
   };
   let gpu: GpuContext;
   try {
-    gpu = await createGpuContext();
+    // The faults are injected through navigator.gpu, i.e. Deno's provider, whatever
+    // $POSENET_WEBGPU says.
+    gpu = await createGpuContext({ provider: "deno" });
   } finally {
     navigatorGpu.requestAdapter = requestAdapter;
   }
