@@ -153,8 +153,8 @@ interface ProviderRun {
 }
 
 /** Table label of an engine: `this (dawn)`, `ort-wasm-2t`. */
-function engineLabel(f: { engine: string; provider: WebGpuProvider | null }): string {
-  return f.provider === null ? f.engine : `${f.engine} (${f.provider})`;
+function engineLabel(name: string, provider: WebGpuProvider | null): string {
+  return provider === null ? name : `${name} (${provider})`;
 }
 
 async function main(): Promise<void> {
@@ -253,12 +253,11 @@ async function main(): Promise<void> {
     }
     const warmups = new Map<Engine, number>();
     for (const engine of engines) {
-      descriptions[engineLabel({ engine: engine.name, provider: engine.provider })] =
-        engine.description;
-      log(`warming up ${engineLabel({ engine: engine.name, provider: engine.provider })}`);
+      descriptions[engineLabel(engine.name, engine.provider)] = engine.description;
+      log(`warming up ${engineLabel(engine.name, engine.provider)}`);
       warmups.set(engine, await warmUp(engine, image, 3, options.quick ? 8 : 15));
     }
-    const labels = engines.map((e) => engineLabel({ engine: e.name, provider: e.provider }));
+    const labels = engines.map((e) => engineLabel(e.name, e.provider));
     log(`latency at ${resolution}: ${runs} interleaved rounds of ${labels.join(", ")}`);
     const latencies = await interleavedLatency(engines, image, runs);
     const latencyOf = new Map<Engine, EndToEndFigure>();
@@ -279,7 +278,7 @@ async function main(): Promise<void> {
       const batches = latencyOf.get(engine)!.medianMs > 300 ? 1 : options.quick ? 3 : 5;
       log(
         `throughput of ${
-          engineLabel({ engine: engine.name, provider: engine.provider })
+          engineLabel(engine.name, engine.provider)
         } at ${resolution}: ${batches} batches of ${2 * inFlight} frames, ${inFlight} in flight`,
       );
       const perFrame = await throughput(engine, image, inFlight, 2 * inFlight, batches);
@@ -326,7 +325,7 @@ async function main(): Promise<void> {
       );
       const mine = ours(f.resolution);
       return [
-        engineLabel(f),
+        engineLabel(f.engine, f.provider),
         String(f.resolution),
         fmt(f.medianMs),
         `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,

@@ -71,7 +71,7 @@ export class GpuTimer {
   }
 
   /** The empty submit's median wall time, `cpu-batched`'s baseline (measured on first use). */
-  async emptySubmitMs(): Promise<number> {
+  async #emptySubmitMs(): Promise<number> {
     if (this.#emptyMs === undefined) {
       const times = [];
       for (let i = 0; i < 11; i++) times.push(await this.#submitted(() => {}, 0));
@@ -96,7 +96,7 @@ export class GpuTimer {
   }
 
   async #cpuBatched(n: number, record: (pass: GPUComputePassEncoder) => void) {
-    const empty = await this.emptySubmitMs();
+    const empty = await this.#emptySubmitMs();
     const once = Math.max(1e-3, (await this.#submitted(record, 1)) - empty);
     const k = Math.min(MAX_BATCH, Math.max(1, Math.ceil(Math.max(20 * empty, 2) / once)));
     const out: number[] = [];

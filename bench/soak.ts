@@ -22,6 +22,7 @@ import { createGpuContext } from "../kernels/gpu_context.ts";
 import type { Pose } from "../decode/keypoints.ts";
 import { load, type PoseNet } from "../models/posenet_model.ts";
 import type { PoseImage } from "../models/pose_image.ts";
+import { mulberry32 } from "../tests/support/random.ts";
 
 /** RSS may grow by this much over the run, whatever its length (allocator and JIT settling). */
 const RSS_SLACK_BYTES = 64 * 1024 * 1024;
@@ -51,17 +52,6 @@ function option(name: string, fallback: number): number {
     Deno.exit(2);
   }
   return value;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A smooth synthetic frame (gradients and a moving blob), `width × height` RGBA. */

@@ -56,8 +56,6 @@ export interface DawnAdapter {
   readonly featureLevel: FeatureLevel;
   /** The Dawn instance; kept referenced for as long as its adapter's device lives. */
   readonly instance: GPU;
-  /** Where the addon was loaded from. */
-  readonly module: string;
 }
 
 /** Options of {@linkcode requestDawnAdapter}. */
@@ -112,7 +110,7 @@ export async function requestDawnAdapter(options: DawnAdapterOptions = {}): Prom
     } catch (cause) {
       reason = firstLines(String((cause as Error)?.message ?? cause));
     }
-    if (adapter && instance) return { adapter, backend, featureLevel, instance, module };
+    if (adapter && instance) return { adapter, backend, featureLevel, instance };
     tried.push(`${label}: ${reason || "no adapter"}`);
   }
   throw new WebGpuUnavailableError(

@@ -79,24 +79,14 @@ export function captureNativeStderr<T>(fn: () => T): Captured<T> {
     c.close(saved);
     c.close(writeEnd);
     const chunk = new Uint8Array(PIPE_CAPACITY);
-    const parts: Uint8Array[] = [];
+    const decoder = new TextDecoder();
     for (;;) {
       const n = Number(c.read(readEnd, chunk, BigInt(chunk.length)));
       if (n <= 0) break;
-      parts.push(chunk.slice(0, n));
+      text += decoder.decode(chunk.subarray(0, n), { stream: true });
     }
     c.close(readEnd);
-    text = new TextDecoder().decode(concat(parts));
+    text += decoder.decode();
   }
   return { result, stderr: text };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

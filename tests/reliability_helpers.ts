@@ -112,17 +112,27 @@ export async function countingContext(): Promise<CountingContext> {
   const device = gpu.device;
   const createBuffer = device.createBuffer.bind(device);
   device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
-    const buffer = createBuffer(descriptor);
     created++;
-    live.add(buffer);
-    const destroy = buffer.destroy.bind(buffer);
-    buffer.destroy = () => {
-      live.delete(buffer);
-      destroy();
-    };
-    return buffer;
+    return trackLive(live, createBuffer(descriptor));
   };
   return { gpu, live, created: () => created };
+}
+
+/**
+ * Adds `buffer` to `live` until its `destroy()` is called, and returns it.
+ *
+ * @param live The set of buffers made and not destroyed.
+ * @param buffer A buffer just made.
+ * @returns `buffer`.
+ */
+export function trackLive(live: Set<GPUBuffer>, buffer: GPUBuffer): GPUBuffer {
+  live.add(buffer);
+  const destroy = buffer.destroy.bind(buffer);
+  buffer.destroy = () => {
+    live.delete(buffer);
+    destroy();
+  };
+  return buffer;
 }
 
 /**

@@ -188,30 +188,30 @@ function toPose(pose: posenet.Pose): Pose {
   };
 }
 
+/** A TF.js peer on the webgpu backend of `provider`, or on the wasm backend when it is `null`. */
 function createTfjsPeer(
   name: PeerName,
-  backend: TfjsBackend,
+  provider: WebGpuProvider | null,
   opts: PeerOptions,
 ): Promise<PeerEngine> {
   checkPeerOptions(opts);
+  const backend: TfjsBackend = provider === null ? "wasm" : WEBGPU_BACKEND[provider];
   const r = opts.resolution;
   return withBackend(backend, async () => {
     // Loaded while `backend` is active, so the weight tensors live on it.
     const model = await loadTfjsPoseNetGraph(await readArtifacts(opts.modelJsonPath));
     const net = createTfjsPoseNet(model, r);
     let disposed = false;
-    const description = backend !== "wasm"
+    const description = provider !== null
       ? `@tensorflow-models/posenet ${POSENET_VERSION} estimateSinglePose on TF.js ` +
-        `${TFJS_VERSION} webgpu backend (its own GPU device on ${
-          backend === "webgpu" ? "deno" : "dawn"
-        })`
+        `${TFJS_VERSION} webgpu backend (its own GPU device on ${provider})`
       : `@tensorflow-models/posenet ${POSENET_VERSION} estimateSinglePose on TF.js ` +
         `${TFJS_VERSION} wasm backend (XNNPACK, SIMD, 1 thread: tfjs-backend-wasm's threads ` +
         `cannot start under Deno)`;
     return {
       name,
       description,
-      provider: backend === "wasm" ? null : backend === "webgpu" ? "deno" : "dawn",
+      provider,
       estimateSinglePose(image: PeerImage): Promise<Pose> {
         checkNotDisposed(name, disposed);
         checkPeerImage(image);
@@ -239,10 +239,10 @@ function createTfjsPeer(
 
 /** TF.js `webgpu` backend + posenet 2.2.2, on `opts.provider` (default Deno's WebGPU). */
 export function createTfjsWebGpu(opts: PeerOptions): Promise<PeerEngine> {
-  return createTfjsPeer("tfjs-webgpu", WEBGPU_BACKEND[opts.provider ?? "deno"], opts);
+  return createTfjsPeer("tfjs-webgpu", opts.provider ?? "deno", opts);
 }
 
 /** TF.js `wasm` backend (1 thread) + posenet 2.2.2. */
 export function createTfjsWasm(opts: PeerOptions): Promise<PeerEngine> {
-  return createTfjsPeer("tfjs-wasm", "wasm", opts);
+  return createTfjsPeer("tfjs-wasm", null, opts);
 }
