@@ -123,3 +123,20 @@ export interface PoseNetWeights {
   /** The output stride the graph computes as recorded (product of its strides). */
   readonly nativeOutputStride: number;
 }
+
+/**
+ * Channels of each PoseNet head, the one source of these counts: 17 heatmaps, 34 offsets (y of
+ * the 17 parts, then x), 32 displacements each way (y of the 16 edges, then x).
+ *
+ * @example
+ * ```ts
+ * import { HEAD_CHANNELS } from "./posenet_weights.ts";
+ * console.log(HEAD_CHANNELS.offsets); // 34
+ * ```
+ */
+export const HEAD_CHANNELS: {
+  readonly heatmap: number;
+  readonly offsets: number;
+  readonly displacementFwd: number;
+  readonly displacementBwd: number;
+} = Object.freeze({ heatmap: 17, offsets: 34, displacementFwd: 32, displacementBwd: 32 });
