@@ -8,20 +8,19 @@
 
 import { InvalidInputError } from "../errors.ts";
 import type { GpuKernel } from "../kernels/compute_kernel.ts";
-import { createConv2dKernel } from "../kernels/conv2d.ts";
-import { createDepthwiseConvKernel } from "../kernels/depthwise_conv.ts";
 import type { GpuContext } from "../kernels/gpu_context.ts";
-import { packChannels, packedByteLength } from "../kernels/layout.ts";
+import { channelSlots, packChannels, packedByteLength } from "../kernels/layout.ts";
 import { dispatchAndRead } from "../kernels/run_kernel.ts";
 import type { PoseNetHeads } from "../decode/heads.ts";
-import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
+import { compileOpGraph, type GraphBuffers } from "../graph/compiled_graph.ts";
+import { type Activation, type OpGraph, OpGraphBuilder } from "../graph/op_graph.ts";
 import {
   type OutputStride,
   resolveLayerSchedule,
   validateInputResolution,
 } from "./architecture.ts";
-import type { ConvLayerWeights, PoseNetWeights } from "./posenet_weights.ts";
-import { type KernelVariantChoice, variantTiling } from "../kernels/kernel_variants.ts";
+import { type ConvLayerWeights, HEAD_CHANNELS, type PoseNetWeights } from "./posenet_weights.ts";
+import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { checkActivationBounds } from "./_activation_bound.ts";
 
 /**
@@ -45,13 +44,18 @@ export const HEAD_LAYOUT: {
   readonly displacementFwd: number;
   readonly displacementBwd: number;
   readonly channels: number;
-} = Object.freeze({
-  heatmap: 0,
-  offsets: 20,
-  displacementFwd: 56,
-  displacementBwd: 88,
-  channels: 120,
-});
+} = headLayout();
+
+/** Each head's first channel, in HEAD_CHANNELS order, each on a `vec4` boundary. */
+function headLayout() {
+  const at = (channels: number) => 4 * channelSlots(channels);
+  const heatmap = 0;
+  const offsets = heatmap + at(HEAD_CHANNELS.heatmap);
+  const displacementFwd = offsets + at(HEAD_CHANNELS.offsets);
+  const displacementBwd = displacementFwd + at(HEAD_CHANNELS.displacementFwd);
+  const channels = displacementBwd + at(HEAD_CHANNELS.displacementBwd);
+  return Object.freeze({ heatmap, offsets, displacementFwd, displacementBwd, channels });
+}
 
 /** Input size and output stride of a network instance. */
 export interface NetworkConfig {
@@ -200,149 +204,85 @@ export async function createPoseNetNetwork(
     config.outputStride,
     convLayers.map((l) => l.dilation),
   );
-  const layers: GpuKernel[] = [];
-  const conv2dTiling = variantTiling("conv2d", config.variants);
-  const depthwiseTiling = variantTiling("depthwise", config.variants);
-  const pointwiseTiling = variantTiling("pointwise", config.variants);
-  try {
-    let [h, w] = [resolution.height, resolution.width];
-    const conv0 = weights.conv0;
-    layers.push(
-      await createConv2dKernel(
-        gpu,
-        {
-          height: h,
-          width: w,
-          inChannels: conv0.inChannels,
-          outChannels: conv0.outChannels,
-          kernelHeight: conv0.kernelHeight,
-          kernelWidth: conv0.kernelWidth,
-          stride: schedule[0].stride,
-          dilation: schedule[0].dilation,
-          relu6: conv0.relu6,
-          ...conv2dTiling,
-        },
-        conv0.filter,
-        conv0.bias,
-      ),
+  const graph = poseNetOpGraph(weights, resolution, schedule);
+  const [h, w] = graph.tensors[graph.outputs[0]].shape;
+  if (h !== resolution.heatmapHeight || w !== resolution.heatmapWidth) {
+    throw new InvalidInputError(
+      `network output is ${h}x${w}, expected the ${resolution.heatmapHeight}x` +
+        `${resolution.heatmapWidth} heatmap of stride ${config.outputStride}`,
     );
-    [h, w] = layers[0].outputShape;
-    for (const [i, block] of weights.blocks.entries()) {
-      const dw = block.depthwise;
-      const depthwise = await createDepthwiseConvKernel(
-        gpu,
-        {
-          height: h,
-          width: w,
-          channels: dw.inChannels,
-          kernelHeight: dw.kernelHeight,
-          kernelWidth: dw.kernelWidth,
-          stride: schedule[i + 1].stride,
-          dilation: schedule[i + 1].dilation,
-          relu6: dw.relu6,
-          ...depthwiseTiling,
-        },
-        dw.filter,
-        dw.bias,
-      );
-      layers.push(depthwise);
-      [h, w] = depthwise.outputShape;
-      const pw = block.pointwise;
-      layers.push(
-        await createPointwiseConvKernel(
-          gpu,
-          {
-            height: h,
-            width: w,
-            inChannels: pw.inChannels,
-            outChannels: pw.outChannels,
-            relu6: pw.relu6,
-            ...pointwiseTiling,
-          },
-          pw.filter,
-          pw.bias,
-        ),
-      );
-    }
-    if (h !== resolution.heatmapHeight || w !== resolution.heatmapWidth) {
-      throw new InvalidInputError(
-        `network output is ${h}x${w}, expected the ${resolution.heatmapHeight}x` +
-          `${resolution.heatmapWidth} heatmap of stride ${config.outputStride}`,
-      );
-    }
-    const heads = fuseHeads(weights);
-    layers.push(
-      await createPointwiseConvKernel(
-        gpu,
-        {
-          height: h,
-          width: w,
-          inChannels: heads.inChannels,
-          outChannels: HEAD_LAYOUT.channels,
-          relu6: false,
-          ...pointwiseTiling,
-        },
-        heads.filter,
-        heads.bias,
-      ),
-    );
-  } catch (error) {
-    for (const layer of layers) layer.dispose();
-    throw error;
   }
-  const scratchBytes = Math.max(
-    ...layers.slice(0, -1).map((l) =>
-      packedByteLength(l.outputShape[0], l.outputShape[1], l.outputShape[2])
-    ),
-  );
-  const inputBytes = packedByteLength(resolution.height, resolution.width, 3);
-  const headsBytes = packedByteLength(
-    resolution.heatmapHeight,
-    resolution.heatmapWidth,
-    HEAD_LAYOUT.channels,
-  );
-  const bindGroups = new WeakMap<NetworkBuffers, GPUBindGroup[]>();
-  const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const compiled = await compileOpGraph(gpu, graph, {
+    variants: config.variants,
+    label: "posenet",
+  });
+  const headsBytes = packedByteLength(h, w, HEAD_LAYOUT.channels);
+  const sets = new WeakMap<NetworkBuffers, GraphBuffers>();
   return {
     inputHeight: resolution.height,
     inputWidth: resolution.width,
     heatmapHeight: resolution.heatmapHeight,
     heatmapWidth: resolution.heatmapWidth,
     outputStride: config.outputStride,
-    layers,
+    layers: compiled.kernels,
     headsBytes,
     createBuffers(): NetworkBuffers {
-      const make = (label: string, size: number) =>
-        gpu.device.createBuffer({ label, size, usage: storage });
-      const input = make("posenet input", inputBytes);
-      const ping = make("posenet activations A", scratchBytes);
-      const pong = make("posenet activations B", scratchBytes);
-      const headsBuffer = make("posenet heads", headsBytes);
+      const set = compiled.createBuffers();
       const buffers: NetworkBuffers = {
-        input,
-        heads: headsBuffer,
-        destroy() {
-          for (const b of [input, ping, pong, headsBuffer]) b.destroy();
-        },
+        input: set.input,
+        heads: set.outputs[0],
+        destroy: () => set.destroy(),
       };
-      // conv0: input → A, then alternate A/B, the heads read the last activation.
-      const sources = [input, ...layers.slice(1).map((_, i) => (i % 2 === 0 ? ping : pong))];
-      const targets = layers.map((
-        _,
-        i,
-      ) => (i === layers.length - 1 ? headsBuffer : i % 2 === 0 ? ping : pong));
-      bindGroups.set(buffers, layers.map((layer, i) => layer.bind(sources[i], targets[i])));
+      sets.set(buffers, set);
       return buffers;
     },
     encode(pass: GPUComputePassEncoder, buffers: NetworkBuffers): void {
-      const groups = bindGroups.get(buffers);
-      if (!groups) throw new Error("buffers were not made by this network's createBuffers()");
-      layers.forEach((layer, i) => layer.dispatch(pass, groups[i]));
+      const set = sets.get(buffers);
+      if (!set) throw new Error("buffers were not made by this network's createBuffers()");
+      compiled.encode(pass, set);
     },
     dispose(): void {
-      for (const layer of layers) layer.dispose();
+      compiled.dispose();
     },
   };
+}
+
+/**
+ * PoseNet as an op graph: conv0, the 13 blocks with the strides and dilations of `schedule`, and
+ * the four heads fused into one 1x1 conv writing {@linkcode HEAD_LAYOUT}.
+ */
+function poseNetOpGraph(
+  weights: PoseNetWeights,
+  resolution: { readonly height: number; readonly width: number },
+  schedule: readonly { readonly stride: number; readonly dilation: number }[],
+): OpGraph {
+  const activation = (layer: ConvLayerWeights): Activation => (layer.relu6 ? "relu6" : "none");
+  const g = new OpGraphBuilder("image", [resolution.height, resolution.width, 3]);
+  const conv0 = weights.conv0;
+  let t = g.conv2d(conv0.name, g.input, {
+    kernelHeight: conv0.kernelHeight,
+    kernelWidth: conv0.kernelWidth,
+    ...schedule[0],
+    activation: activation(conv0),
+    filter: conv0.filter,
+    bias: conv0.bias,
+  });
+  for (const [i, { depthwise: dw, pointwise: pw }] of weights.blocks.entries()) {
+    t = g.depthwise(dw.name, t, {
+      kernelHeight: dw.kernelHeight,
+      kernelWidth: dw.kernelWidth,
+      stride: schedule[i + 1].stride,
+      dilation: schedule[i + 1].dilation,
+      activation: activation(dw),
+      filter: dw.filter,
+      bias: dw.bias,
+    });
+    t = g.pointwise(pw.name, t, { activation: activation(pw), filter: pw.filter, bias: pw.bias });
+  }
+  const heads = fuseHeads(weights);
+  return g.finish([
+    g.pointwise("heads", t, { activation: "none", filter: heads.filter, bias: heads.bias }),
+  ]);
 }
 
 /** The four heads as one `[1, 1, cin, 120]` filter, each head on a `vec4` boundary. */
@@ -409,10 +349,10 @@ export function splitHeads(
     height,
     width,
     outputStride,
-    heatmap: take(HEAD_LAYOUT.heatmap, 17),
-    offsets: take(HEAD_LAYOUT.offsets, 34),
-    displacementFwd: take(HEAD_LAYOUT.displacementFwd, 32),
-    displacementBwd: take(HEAD_LAYOUT.displacementBwd, 32),
+    heatmap: take(HEAD_LAYOUT.heatmap, HEAD_CHANNELS.heatmap),
+    offsets: take(HEAD_LAYOUT.offsets, HEAD_CHANNELS.offsets),
+    displacementFwd: take(HEAD_LAYOUT.displacementFwd, HEAD_CHANNELS.displacementFwd),
+    displacementBwd: take(HEAD_LAYOUT.displacementBwd, HEAD_CHANNELS.displacementBwd),
   };
 }
 
