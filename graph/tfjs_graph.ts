@@ -21,6 +21,8 @@ export interface GraphNode {
   readonly op: string;
   /** Data inputs (control inputs `^x` dropped, `:0` suffixes removed). */
   readonly inputs: readonly string[];
+  /** Which output of each input node is read (`x:1` → 1); all 0 unless `multiOutput`. */
+  readonly ports: readonly number[];
   readonly attr: Json;
 }
 
@@ -32,7 +34,11 @@ export interface TfjsGraph {
   readonly source: (name: string, from: GraphNode) => GraphNode;
 }
 
-export function readGraph(doc: unknown, supportedOps: ReadonlySet<string>): TfjsGraph {
+export function readGraph(
+  doc: unknown,
+  supportedOps: ReadonlySet<string>,
+  multiOutput = false,
+): TfjsGraph {
   const topology = isObject(doc) ? prop(doc, "modelTopology") : undefined;
   if (!isObject(topology)) fail(`model.json lacks "modelTopology"`);
   const rawNodes = prop(topology, "node");
@@ -55,20 +61,22 @@ export function readGraph(doc: unknown, supportedOps: ReadonlySet<string>): Tfjs
     const rawInputs = prop(raw, "input") ?? [];
     if (!Array.isArray(rawInputs)) fail(`node "${name}" has a malformed input list`);
     const inputs: string[] = [];
+    const ports: number[] = [];
     for (const input of rawInputs) {
       if (typeof input !== "string" || input === "") {
         fail(`node "${name}" has a malformed input ${showJson(input)}`);
       }
       if (input.startsWith("^")) continue; // control dependency: no data
       const m = /^(.*):(\d+)$/.exec(input);
-      if (m && m[2] !== "0") {
+      ports.push(m ? Number(m[2]) : 0);
+      if (m && m[2] !== "0" && !multiOutput) {
         fail(`node "${name}" reads output ${m[2]} of "${m[1]}"; only output 0 is supported`);
       }
       inputs.push(m ? m[1] : input);
     }
     const attr = prop(raw, "attr") ?? {};
     if (!isObject(attr)) fail(`node "${name}" has a malformed attr ${showJson(attr)}`);
-    nodes.set(name, { name, op, inputs, attr });
+    nodes.set(name, { name, op, inputs, ports, attr });
   }
 
   const memo = new Map<string, GraphNode>();
@@ -176,11 +184,21 @@ export function spatialAttr(
   return list[1];
 }
 
-/** Checks the attrs a conv-like node must have; returns stride and dilation. */
-export function convAttrs(node: GraphNode): { stride: number; dilation: number } {
+/**
+ * Checks the attrs a conv-like node must have (SAME padding, or VALID when `pointKernel` says the
+ * filter is 1x1; NHWC; float); returns stride and dilation.
+ */
+export function convAttrs(
+  node: GraphNode,
+  pointKernel = false,
+): { stride: number; dilation: number } {
   const padding = attrString(node, "padding");
-  if (padding !== "SAME") {
-    fail(`node "${node.name}" has padding ${showJson(padding)}; only "SAME" is supported`);
+  // A 1x1 kernel pads nothing, so VALID and SAME are the same there.
+  if (padding !== "SAME" && !(pointKernel && padding === "VALID")) {
+    fail(
+      `node "${node.name}" has padding ${showJson(padding)}; only "SAME" is supported` +
+        (pointKernel ? ` (or "VALID" for a 1x1 kernel)` : ""),
+    );
   }
   checkDataFormat(node);
   const type = attrValue(node, "T");
