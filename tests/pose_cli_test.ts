@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  type PoseCliImage,
   type PoseCliLoadConfig,
   type PoseCliModel,
+  type PoseImage,
   runPoseCli,
   USAGE,
 } from "../cli/pose.ts";
@@ -35,8 +35,8 @@ function fakePose(width: number, height: number, shift = 0, score = 0.9): Pose {
 
 interface FakeCalls {
   loads: PoseCliLoadConfig[];
-  single: { image: PoseCliImage; config: unknown }[];
-  multi: { image: PoseCliImage; config: unknown }[];
+  single: { image: PoseImage; config: unknown }[];
+  multi: { image: PoseImage; config: unknown }[];
   disposed: number;
 }
 
