@@ -175,8 +175,7 @@ export async function compileOpGraph(
       bindGroups.set(
         set,
         fused.nodes.map((node, i) =>
-          // MERGE-B: second input
-          (kernels[i].bind as (a: GPUBuffer, b: GPUBuffer, c?: GPUBuffer) => GPUBindGroup)(
+          kernels[i].bind(
             of(node.inputs[0]),
             of(node.output),
             node.inputs.length > 1 ? of(node.inputs[1]) : undefined,

@@ -112,7 +112,7 @@ function toDetectedPose(pose: Pose): DetectedPose {
       x: k.position.x,
       y: k.position.y,
       score: k.score,
-      name: COCO_KEYPOINTS[PART_NAMES.indexOf(k.part)],
+      name: COCO_KEYPOINTS[(PART_NAMES as readonly string[]).indexOf(k.part)],
     })),
   };
 }

@@ -2,7 +2,8 @@
  * Builds ONNX graphs in TypeScript (with `onnx-proto`) that compute what the WGSL kernels compute,
  * so ONNX Runtime can serve as the independent reference. Tensors enter and leave in NHWC; the
  * graph transposes to ONNX's NCHW around the convolutions, and filters are given in TF layout and
- * transposed inside the graph.
+ * transposed inside the graph. Besides `Conv` (with `Relu` or `Clip(0, 6)`), it has `Add` and the
+ * 2x `Resize` (linear, half-pixel) of MoveNet's feature pyramid.
  *
  * @module
  */
@@ -14,8 +15,9 @@ const { onnx } = onnxProto as any;
 
 /** `TensorProto.DataType.FLOAT`. */
 const FLOAT = 1;
-/** `AttributeProto.AttributeType.INT` and `INTS`. */
+/** `AttributeProto.AttributeType.INT`, `STRING` and `INTS`. */
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 
 /**
@@ -45,8 +47,8 @@ export interface OnnxConvOptions {
   readonly pads: readonly [number, number, number, number];
   /** True for a depthwise conv (`group = channels`, TF filter `[kh,kw,c,1]`). */
   readonly depthwise: boolean;
-  /** Follow with `Clip(0, 6)`. */
-  readonly relu6: boolean;
+  /** Follow with nothing, `Relu`, or `Clip(0, 6)`. */
+  readonly activation: "none" | "relu" | "relu6";
 }
 
 /** A graph under construction; values flowing between nodes are named by strings. */
@@ -93,32 +95,31 @@ export class OnnxGraphBuilder {
   }
 
   /**
-   * Adds a convolution (+ optional ReLU6) taking the filter in TF layout.
+   * Adds a convolution (+ optional Relu or ReLU6) taking the filter in TF layout.
    *
    * @param x NCHW input value.
    * @param filter TF filter values (`[kh,kw,cin,cout]`, or `[kh,kw,c,1]` for depthwise).
    * @param filterShape TF filter shape.
-   * @param bias Bias values.
-   * @param options Stride, dilation, pads, depthwise, relu6.
+   * @param bias Bias values, or null for a conv without bias (ONNX's optional `B` left out).
+   * @param options Stride, dilation, pads, depthwise, activation.
    * @returns The NCHW output value.
    */
   conv(
     x: string,
     filter: Float32Array,
     filterShape: readonly [number, number, number, number],
-    bias: Float32Array,
+    bias: Float32Array | null,
     options: OnnxConvOptions,
   ): string {
     const [kh, kw, cin] = filterShape;
     const w = this.#constant(filter, filterShape);
     // TF [kh,kw,cin,cout] → ONNX [cout,cin,kh,kw]; depthwise TF [kh,kw,c,1] → ONNX [c,1,kh,kw].
     const wOnnx = this.#transpose(w, options.depthwise ? [2, 3, 0, 1] : [3, 2, 0, 1]);
-    const b = this.#constant(bias, [bias.length]);
     const y = this.#name("conv");
     const [top, left, bottom, right] = options.pads;
     this.#nodes.push(onnx.NodeProto.create({
       opType: "Conv",
-      input: [x, wOnnx, b],
+      input: bias === null ? [x, wOnnx] : [x, wOnnx, this.#constant(bias, [bias.length])],
       output: [y],
       attribute: [
         ints("dilations", [options.dilation, options.dilation]),
@@ -128,7 +129,8 @@ export class OnnxGraphBuilder {
         ints("strides", [options.stride, options.stride]),
       ],
     }));
-    if (!options.relu6) return y;
+    if (options.activation === "none") return y;
+    if (options.activation === "relu") return this.#unary("Relu", y);
     const clipped = this.#name("relu6");
     this.#nodes.push(onnx.NodeProto.create({
       opType: "Clip",
@@ -140,6 +142,41 @@ export class OnnxGraphBuilder {
       output: [clipped],
     }));
     return clipped;
+  }
+
+  /**
+   * Adds `a + b` (ONNX `Add`, same shapes).
+   *
+   * @param a NCHW value.
+   * @param b NCHW value.
+   * @returns The NCHW sum.
+   */
+  add(a: string, b: string): string {
+    const y = this.#name("add");
+    this.#nodes.push(onnx.NodeProto.create({ opType: "Add", input: [a, b], output: [y] }));
+    return y;
+  }
+
+  /**
+   * Adds a 2x bilinear upsampling of the height and width: ONNX `Resize` with scales
+   * `[1, 1, 2, 2]`, `mode = linear` and `coordinate_transformation_mode = half_pixel`, i.e. source
+   * coordinate `(x + 0.5) / 2 − 0.5`, as TF's `ResizeBilinear` with `half_pixel_centers`.
+   *
+   * @param x NCHW value.
+   * @returns The NCHW upsampled value.
+   */
+  resize2x(x: string): string {
+    const y = this.#name("resize");
+    this.#nodes.push(onnx.NodeProto.create({
+      opType: "Resize",
+      input: [x, "", this.#constant(new Float32Array([1, 1, 2, 2]), [4])],
+      output: [y],
+      attribute: [
+        string("coordinate_transformation_mode", "half_pixel"),
+        string("mode", "linear"),
+      ],
+    }));
+    return y;
   }
 
   /**
@@ -177,6 +214,12 @@ export class OnnxGraphBuilder {
     return name;
   }
 
+  #unary(opType: string, x: string): string {
+    const y = this.#name(opType.toLowerCase());
+    this.#nodes.push(onnx.NodeProto.create({ opType, input: [x], output: [y] }));
+    return y;
+  }
+
   #transpose(x: string, perm: number[]): string {
     const y = this.#name("transpose");
     this.#nodes.push(
@@ -211,4 +254,12 @@ function ints(name: string, values: number[]): unknown {
 
 function int(name: string, value: number): unknown {
   return onnx.AttributeProto.create({ name, type: ATTR_INT, i: value });
+}
+
+function string(name: string, value: string): unknown {
+  return onnx.AttributeProto.create({
+    name,
+    type: ATTR_STRING,
+    s: new TextEncoder().encode(value),
+  });
 }
