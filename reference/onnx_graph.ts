@@ -15,10 +15,25 @@ const { onnx } = onnxProto as any;
 
 /** `TensorProto.DataType.FLOAT`. */
 const FLOAT = 1;
-/** `AttributeProto.AttributeType.INT`, `STRING` and `INTS`. */
+/** `AttributeProto.AttributeType.FLOAT`, `INT`, `STRING` and `INTS`. */
+const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 const ATTR_STRING = 3;
 const ATTR_INTS = 7;
+
+/** ONNX `TensorProto.DataType` codes of the element types the references use. */
+export const ONNX_DTYPE: { readonly float32: 1; readonly int32: 6; readonly int64: 7 } = Object
+  .freeze({ float32: 1, int32: 6, int64: 7 });
+
+/** An element type name of {@linkcode ONNX_DTYPE}. */
+export type OnnxDtype = keyof typeof ONNX_DTYPE;
+
+/** One attribute value of a generic node ({@linkcode OnnxGraphBuilder.node}), tagged by kind. */
+export type OnnxAttribute =
+  | { readonly int: number }
+  | { readonly ints: readonly number[] }
+  | { readonly float: number }
+  | { readonly string: string };
 
 /**
  * TF "SAME" pads of one axis, written out here from TensorFlow's definition so the reference does
@@ -180,6 +195,82 @@ export class OnnxGraphBuilder {
   }
 
   /**
+   * Adds a graph input of any element type, used as it is (no transpose).
+   *
+   * @param name Input name used when running the session.
+   * @param dtype Element type.
+   * @param shape Shape; use -1 for a free dimension.
+   * @returns The input's value name (`name`).
+   */
+  input(name: string, dtype: OnnxDtype, shape: readonly number[]): string {
+    this.#inputs.push(valueInfo(name, shape, ONNX_DTYPE[dtype]));
+    return name;
+  }
+
+  /**
+   * Marks a value as a graph output under `name`, as it is (through an `Identity` node).
+   *
+   * @param value Value name.
+   * @param name Output name.
+   * @param dtype Element type.
+   * @param shape Shape; use -1 for a free dimension.
+   */
+  output(value: string, name: string, dtype: OnnxDtype, shape: readonly number[]): void {
+    this.#nodes.push(onnx.NodeProto.create({ opType: "Identity", input: [value], output: [name] }));
+    this.#outputs.push(valueInfo(name, shape, ONNX_DTYPE[dtype]));
+  }
+
+  /**
+   * Adds a constant tensor (an initializer).
+   *
+   * @param values Values, row-major; the array type gives the element type.
+   * @param dims Shape (`[]` for a scalar).
+   * @returns The constant's value name.
+   */
+  tensor(values: Float32Array | Int32Array | BigInt64Array, dims: readonly number[]): string {
+    const dtype = values instanceof Float32Array
+      ? "float32"
+      : values instanceof Int32Array
+      ? "int32"
+      : "int64";
+    const name = this.#name("const");
+    this.#initializers.push(onnx.TensorProto.create({
+      name,
+      dataType: ONNX_DTYPE[dtype],
+      dims: [...dims],
+      rawData: new Uint8Array(
+        values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength),
+      ),
+    }));
+    return name;
+  }
+
+  /**
+   * Adds one node of any ONNX operator (default domain).
+   *
+   * @param opType Operator, e.g. `"Resize"`.
+   * @param inputs Input value names (`""` for an omitted optional input).
+   * @param attributes Attributes by name.
+   * @param outputCount Number of outputs.
+   * @returns The output value names (fresh).
+   */
+  node(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Readonly<Record<string, OnnxAttribute>> = {},
+    outputCount = 1,
+  ): string[] {
+    const outputs = Array.from({ length: outputCount }, () => this.#name(opType.toLowerCase()));
+    this.#nodes.push(onnx.NodeProto.create({
+      opType,
+      input: [...inputs],
+      output: outputs,
+      attribute: Object.entries(attributes).map(([name, a]) => attribute(name, a)),
+    }));
+    return outputs;
+  }
+
+  /**
    * Serialises the graph as an ONNX model (opset 17).
    *
    * @returns The model bytes.
@@ -234,12 +325,12 @@ export class OnnxGraphBuilder {
   }
 }
 
-function valueInfo(name: string, shape: readonly number[]): unknown {
+function valueInfo(name: string, shape: readonly number[], elemType: number = FLOAT): unknown {
   return onnx.ValueInfoProto.create({
     name,
     type: {
       tensorType: {
-        elemType: FLOAT,
+        elemType,
         shape: {
           dim: shape.map((d, i) => (d < 0 ? { dimParam: `${name}_d${i}` } : { dimValue: d })),
         },
@@ -261,5 +352,13 @@ function string(name: string, value: string): unknown {
     name,
     type: ATTR_STRING,
     s: new TextEncoder().encode(value),
+function attribute(name: string, a: OnnxAttribute): unknown {
+  if ("int" in a) return int(name, a.int);
+  if ("ints" in a) return ints(name, [...a.ints]);
+  if ("float" in a) return onnx.AttributeProto.create({ name, type: ATTR_FLOAT, f: a.float });
+  return onnx.AttributeProto.create({
+    name,
+    type: ATTR_STRING,
+    s: new TextEncoder().encode(a.string),
   });
 }
