@@ -352,6 +352,9 @@ function string(name: string, value: string): unknown {
     name,
     type: ATTR_STRING,
     s: new TextEncoder().encode(value),
+  });
+}
+
 function attribute(name: string, a: OnnxAttribute): unknown {
   if ("int" in a) return int(name, a.int);
   if ("ints" in a) return ints(name, [...a.ints]);
