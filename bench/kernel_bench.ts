@@ -84,11 +84,11 @@ export function distinctLayers(
       existing.count++;
       continue;
     }
-    const [ih, iw, ic] = layer.inputShape;
-    const [oh, ow, oc] = layer.outputShape;
+    const bytes = (s: readonly [number, number, number]) => packedByteLength(s[0], s[1], s[2]);
     const group = layer.bind(
-      storage(packedByteLength(ih, iw, ic)),
-      storage(packedByteLength(oh, ow, oc)),
+      storage(bytes(layer.inputShape)),
+      storage(bytes(layer.outputShape)),
+      layer.secondInputShape && storage(bytes(layer.secondInputShape)),
     );
     seen.set(layer.label, {
       label: layer.label,

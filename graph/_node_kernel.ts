@@ -12,7 +12,8 @@ import { createDepthwiseConvKernel } from "../kernels/depthwise_conv.ts";
 import type { GpuContext } from "../kernels/gpu_context.ts";
 import { type KernelVariantChoice, variantTiling } from "../kernels/kernel_variants.ts";
 import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
-import type { Activation, OpGraph, OpNode } from "./op_graph.ts";
+import { createResizeBilinear2xKernel } from "../kernels/resize_bilinear.ts";
+import type { OpGraph, OpNode } from "./op_graph.ts";
 
 /** Builds the kernel that runs `node` of `graph`. */
 export async function createNodeKernel(
@@ -36,7 +37,7 @@ export async function createNodeKernel(
           kernelWidth: node.kernelWidth,
           stride: node.stride,
           dilation: node.dilation,
-          relu6: relu6Only(node.name, node.activation),
+          activation: node.activation,
           ...variantTiling("conv2d", variants),
         },
         node.filter,
@@ -53,14 +54,13 @@ export async function createNodeKernel(
           kernelWidth: node.kernelWidth,
           stride: node.stride,
           dilation: node.dilation,
-          relu6: relu6Only(node.name, node.activation),
+          activation: node.activation,
           ...variantTiling("depthwise", variants),
         },
         node.filter,
-        node.bias ?? new Float32Array(inChannels),
+        node.bias ?? null,
       );
     case "pointwise":
-      if (node.residual) unsupported(node, `a residual ${node.residual}`);
       return await createPointwiseConvKernel(
         gpu,
         {
@@ -68,24 +68,24 @@ export async function createNodeKernel(
           width,
           inChannels,
           outChannels,
-          relu6: relu6Only(node.name, node.activation),
+          activation: node.activation,
+          residual: node.residual ?? "none",
           ...variantTiling("pointwise", variants),
         },
         node.filter,
         node.bias,
       );
-    default:
-      return unsupported(node, "this op");
+    case "resize_bilinear2x":
+      return await createResizeBilinear2xKernel(gpu, {
+        height,
+        width,
+        channels: inChannels,
+        add: node.inputs.length > 1,
+      });
+    case "add":
+      throw new InvalidInputError(
+        `op graph node "${node.name}" (add): a stand-alone add has no kernel; it runs only fused ` +
+          `into the 1x1 conv or 2x resize that makes one of its operands`,
+      );
   }
-}
-
-function relu6Only(name: string, activation: Activation): boolean {
-  if (activation === "relu") unsupported({ name, op: "relu" }, "relu");
-  return activation === "relu6";
-}
-
-function unsupported(node: { name: string; op: string }, what: string): never {
-  throw new InvalidInputError(
-    `op graph node "${node.name}" (${node.op}): no kernel runs ${what} yet`,
-  );
 }

@@ -6,7 +6,9 @@
  * @module
  */
 
+import { InvalidInputError } from "../errors.ts";
 import type { GpuKernel } from "../kernels/compute_kernel.ts";
+import { packChannels, unpackChannels } from "../kernels/layout.ts";
 import type { GpuContext } from "../kernels/gpu_context.ts";
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { type BufferPlan, planBuffers } from "./buffer_plan.ts";
@@ -175,8 +177,7 @@ export async function compileOpGraph(
       bindGroups.set(
         set,
         fused.nodes.map((node, i) =>
-          // MERGE-B: second input
-          (kernels[i].bind as (a: GPUBuffer, b: GPUBuffer, c?: GPUBuffer) => GPUBindGroup)(
+          kernels[i].bind(
             of(node.inputs[0]),
             of(node.output),
             node.inputs.length > 1 ? of(node.inputs[1]) : undefined,
@@ -194,4 +195,74 @@ export async function compileOpGraph(
       for (const kernel of kernels) kernel.dispose();
     },
   };
+}
+
+/**
+ * Runs a compiled graph once on a host input and reads every output back, unpacked to NHWC. The
+ * outputs are filled with NaN first, so anything left unwritten shows.
+ *
+ * @param gpu The device context the graph was compiled on.
+ * @param compiled The graph.
+ * @param input The input tensor, NHWC, `h · w · c` floats.
+ * @returns Each output, NHWC, in {@linkcode OpGraph.outputs} order.
+ * @throws {InvalidInputError} When `input` has the wrong length.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext } from "../mod.ts";
+ * import { OpGraphBuilder } from "./op_graph.ts";
+ * import { compileOpGraph, runOpGraphOnce } from "./compiled_graph.ts";
+ *
+ * const g = new OpGraphBuilder("x", [2, 2, 3]);
+ * const up = g.resizeBilinear2x("up", g.input);
+ * const gpu = await createGpuContext();
+ * const compiled = await compileOpGraph(gpu, g.finish([up]));
+ * const [out] = await runOpGraphOnce(gpu, compiled, new Float32Array(12).fill(5));
+ * console.log(out.length, out[0]); // 48 5
+ * compiled.dispose();
+ * gpu.destroy();
+ * ```
+ */
+export async function runOpGraphOnce(
+  gpu: GpuContext,
+  compiled: CompiledGraph,
+  input: Float32Array,
+): Promise<Float32Array[]> {
+  const { tensors, input: inputTensor, outputs } = compiled.graph;
+  const [h, w, c] = tensors[inputTensor].shape;
+  if (input.length !== h * w * c) {
+    throw new InvalidInputError(
+      `op graph input has ${input.length} values, expected ${h}x${w}x${c}`,
+    );
+  }
+  const buffers = compiled.createBuffers();
+  const readbacks: GPUBuffer[] = [];
+  try {
+    const device = gpu.device;
+    device.queue.writeBuffer(buffers.input, 0, packChannels(input, h * w, c));
+    const encoder = device.createCommandEncoder({ label: "op graph run" });
+    for (const out of buffers.outputs) {
+      device.queue.writeBuffer(out, 0, new Float32Array(out.size / 4).fill(NaN));
+    }
+    const pass = encoder.beginComputePass();
+    compiled.encode(pass, buffers);
+    pass.end();
+    for (const out of buffers.outputs) {
+      const readback = device.createBuffer({
+        size: out.size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      readbacks.push(readback);
+      encoder.copyBufferToBuffer(out, 0, readback, 0, out.size);
+    }
+    device.queue.submit([encoder.finish()]);
+    await gpu.guard(Promise.all(readbacks.map((r) => r.mapAsync(GPUMapMode.READ))));
+    return readbacks.map((r, i) => {
+      const [oh, ow, oc] = tensors[outputs[i]].shape;
+      return unpackChannels(new Float32Array(r.getMappedRange().slice(0)), oh * ow, oc);
+    });
+  } finally {
+    for (const r of readbacks) r.destroy();
+    buffers.destroy();
+  }
 }

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { OpGraph, OpNode, PointwiseNode, ResidualMode } from "./op_graph.ts";
+import type { OpGraph, OpNode, PointwiseNode, Residual } from "./op_graph.ts";
 import { tensorReaders } from "./op_graph.ts";
 
 /**
@@ -57,14 +57,16 @@ export function fuseEpilogues(graph: OpGraph): OpGraph {
     for (const [mine, other] of [[a, b], [b, a]] as const) {
       const p = producer.get(mine);
       const conv = p === undefined ? undefined : nodes[p];
-      if (conv?.op !== "pointwise" || conv.residual || !private_(mine, at)) continue;
+      if (conv?.op !== "pointwise" || (conv.residual ?? "none") !== "none" || !private_(mine, at)) {
+        continue;
+      }
       const r = producer.get(other);
       const resize = r === undefined ? undefined : nodes[r];
-      let residual: { tensor: number; mode: ResidualMode; drop?: number };
+      let residual: { tensor: number; mode: Residual; drop?: number };
       if (resize?.op === "resize_bilinear2x" && resize.inputs.length === 1 && private_(other, at)) {
-        residual = { tensor: resize.inputs[0], mode: "add_upsampled2x", drop: r };
+        residual = { tensor: resize.inputs[0], mode: "bilinear2x", drop: r };
       } else {
-        residual = { tensor: other, mode: "add" };
+        residual = { tensor: other, mode: "identity" };
       }
       if (made(residual.tensor) >= p!) continue; // not there yet when the conv runs
       const fused: PointwiseNode = {

@@ -15,9 +15,10 @@
 import { InvalidInputError } from "../errors.ts";
 import type { Hwc } from "../kernels/compute_kernel.ts";
 import { samePadding } from "../kernels/same_padding.ts";
-import type { Activation } from "./tfjs_graph.ts";
+import type { Residual } from "../shaders/residual.ts";
+import type { Activation } from "../shaders/wgsl_common.ts";
 
-export type { Activation };
+export type { Activation, Residual };
 
 /** A tensor of the graph: its name (the producing node's, or the input's) and its shape. */
 export interface TensorSpec {
@@ -65,13 +66,6 @@ export interface DepthwiseNode extends NodeBase {
   readonly bias?: Float32Array;
 }
 
-/**
- * How a pointwise conv's epilogue adds its second input (`inputs[1]`) after the activation:
- * `"add"` a tensor of the output's shape, `"add_upsampled2x"` a tensor of half its height and width
- * resized 2x bilinearly with half-pixel centres.
- */
-export type ResidualMode = "add" | "add_upsampled2x";
-
 /** A 1x1 convolution (a GEMM over pixels × channels), optionally adding a residual. */
 export interface PointwiseNode extends NodeBase {
   readonly op: "pointwise";
@@ -80,8 +74,12 @@ export interface PointwiseNode extends NodeBase {
   readonly filter: Float32Array;
   /** `cout` values. */
   readonly bias: Float32Array;
-  /** Present when `inputs[1]` is added after the activation. */
-  readonly residual?: ResidualMode;
+  /**
+   * What the epilogue adds after the activation: `"identity"` adds `inputs[1]` of the output's
+   * shape, `"bilinear2x"` adds `inputs[1]` of half its height and width resized 2x bilinearly with
+   * half-pixel centres; absent or `"none"`: nothing (`inputs` has one entry).
+   */
+  readonly residual?: Residual;
 }
 
 /** Bilinear 2x upsampling with half-pixel centres (TF `ResizeBilinear`), plus `inputs[1]` if any. */

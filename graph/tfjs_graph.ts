@@ -9,9 +9,7 @@
 
 import { showJson } from "../_describe.ts";
 import { fail, isObject, type Json, prop } from "../models/_tfjs_json.ts";
-
-/** The activation a fused node applies after its bias. */
-export type Activation = "none" | "relu" | "relu6";
+import type { Activation } from "../shaders/wgsl_common.ts";
 
 /** Largest stride or dilation accepted from a file. */
 const MAX_STRIDE = 64;

@@ -1,7 +1,12 @@
 /**
  * A compute kernel built for one shape: a pipeline whose WGSL has the shape baked in as constants,
- * the layer's packed weights on the GPU, and what one dispatch costs. Conv2d, depthwise and
- * pointwise kernels are all of this form; they differ in the shader and the weight packing.
+ * the layer's packed weights on the GPU, and what one dispatch costs. Conv2d, depthwise, pointwise
+ * and resize kernels are all of this form; they differ in the shader and the weight packing.
+ *
+ * Every kernel binds group 0 as `shaders/wgsl_common.ts`'s `BINDING` says: 0 input, 1 filter,
+ * 2 bias, 3 output, 4 a second input. A kernel without weights or bias has no binding 1 or 2; one
+ * with a second input (a fused residual, the other operand of an add) says its shape in
+ * {@linkcode GpuKernel.secondInputShape} and must be bound with it.
  *
  * @module
  */
@@ -9,7 +14,7 @@
 import { InvalidInputError } from "../errors.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import { packedByteLength } from "./layout.ts";
-import { WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
+import { BINDING, WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
 import { scopedGpuWork } from "./_error_scope.ts";
 
 /**
@@ -40,7 +45,7 @@ export type Hwc = readonly [height: number, width: number, channels: number];
  * const [h, w, cin, cout] = [4, 4, 8, 8];
  * const kernel = await createPointwiseConvKernel(
  *   gpu,
- *   { height: h, width: w, inChannels: cin, outChannels: cout, relu6: true },
+ *   { height: h, width: w, inChannels: cin, outChannels: cout, activation: "relu6" },
  *   new Float32Array(cin * cout).fill(0.125),
  *   new Float32Array(cout),
  * );
@@ -71,21 +76,32 @@ export interface GpuKernel {
   readonly label: string;
   /** Input shape (NHWC4 on the GPU). */
   readonly inputShape: Hwc;
+  /**
+   * Shape of the second input (NHWC4, binding 4) for a kernel that reads one, e.g. a pointwise
+   * conv with a fused residual; undefined for a kernel with one input.
+   */
+  readonly secondInputShape?: Hwc;
   /** Output shape (NHWC4 on the GPU). */
   readonly outputShape: Hwc;
   /** Floating-point operations of one dispatch (2 per multiply-add). */
   readonly flops: number;
-  /** Fewest bytes one dispatch must move: input, weights and bias read once, output written once. */
+  /**
+   * Fewest bytes one dispatch must move: inputs, weights and bias read once, output written once.
+   */
   readonly bytes: number;
   /** The generated WGSL. */
   readonly wgsl: string;
   /**
-   * Makes the bind group that runs this kernel from `input` to `output`.
+   * Makes the bind group that runs this kernel from `input` (and `second`) to `output`. Each buffer
+   * must hold at least its tensor's NHWC4 bytes.
    *
    * @param input NHWC4 buffer of {@linkcode GpuKernel.inputShape}.
    * @param output NHWC4 buffer of {@linkcode GpuKernel.outputShape}.
+   * @param second NHWC4 buffer of {@linkcode GpuKernel.secondInputShape}: required when the kernel
+   *   has one, refused when it has none.
+   * @throws {InvalidInputError} When `second` is missing or unexpected, or a buffer is too small.
    */
-  bind(input: GPUBuffer, output: GPUBuffer): GPUBindGroup;
+  bind(input: GPUBuffer, output: GPUBuffer, second?: GPUBuffer): GPUBindGroup;
   /**
    * Records the dispatch into a compute pass.
    *
@@ -140,17 +156,19 @@ export interface GpuKernelSource {
   readonly wgsl: string;
   /** Invocations that do work. */
   readonly invocations: number;
-  /** Packed filter, laid out as the shader reads it. */
-  readonly filter: Float32Array<ArrayBuffer>;
-  /** Packed bias (`vec4` slots). */
-  readonly bias: Float32Array<ArrayBuffer>;
+  /** Packed filter, laid out as the shader reads it (binding 1); omitted by a weightless kernel. */
+  readonly filter?: Float32Array<ArrayBuffer>;
+  /** Packed bias, `vec4` slots (binding 2); omitted by a kernel without bias. */
+  readonly bias?: Float32Array<ArrayBuffer>;
   /** Input shape. */
   readonly inputShape: Hwc;
+  /** Shape of a second input (binding 4); omitted by a kernel with one input. */
+  readonly secondInputShape?: Hwc;
   /** Output shape. */
   readonly outputShape: Hwc;
   /** FLOPs of one dispatch. */
   readonly flops: number;
-  /** Unpadded weight + bias element count, for the byte count. */
+  /** Unpadded weight + bias element count, for the byte count (0 for a weightless kernel). */
   readonly weightElements: number;
 }
 
@@ -177,7 +195,7 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
  *   pixels: 289,
  *   inSlots: 96,
  *   outSlots: 96,
- *   relu6: true,
+ *   activation: "relu6",
  *   tilePixels: 8,
  *   tileSlots: 4,
  * });
@@ -316,9 +334,9 @@ export async function createGpuKernel(
   gpu: GpuContext,
   source: GpuKernelSource,
 ): Promise<GpuKernel> {
-  for (
-    const [what, shape] of [["input", source.inputShape], ["output", source.outputShape]] as const
-  ) {
+  const shapes = [["input", source.inputShape], ["output", source.outputShape]] as [string, Hwc][];
+  if (source.secondInputShape) shapes.push(["second input", source.secondInputShape]);
+  for (const [what, shape] of shapes) {
     const bytes = packedByteLength(shape[0], shape[1], shape[2]);
     if (bytes > gpu.maxStorageBufferBindingSize) {
       throw new InvalidInputError(
@@ -334,30 +352,60 @@ export async function createGpuKernel(
     `${source.label}: weight buffers`,
     () =>
       [
-        uploadStorage(gpu, source.filter, `${source.label} filter`),
-        uploadStorage(gpu, source.bias, `${source.label} bias`),
+        source.filter && uploadStorage(gpu, source.filter, `${source.label} filter`),
+        source.bias && uploadStorage(gpu, source.bias, `${source.label} bias`),
       ] as const,
-    (made) => made.forEach((b) => b.destroy()),
+    (made) => made.forEach((b) => b?.destroy()),
   );
   const grid = workgroupGrid(source.invocations, gpu.maxWorkgroupsPerDimension);
-  const elements = (s: Hwc) => s[0] * s[1] * s[2];
+  const elements = (s: Hwc | undefined) => s ? s[0] * s[1] * s[2] : 0;
+  const secondShape = source.secondInputShape;
+  /** Throws unless `buffer` holds the NHWC4 bytes of `shape`. */
+  const checkSize = (what: string, buffer: GPUBuffer, shape: Hwc) => {
+    const bytes = packedByteLength(shape[0], shape[1], shape[2]);
+    if (buffer.size < bytes) {
+      throw new InvalidInputError(
+        `${source.label}: ${what} buffer has ${buffer.size} bytes, its ${shape.join("x")} tensor ` +
+          `needs ${bytes}`,
+      );
+    }
+  };
   return {
     label: source.label,
     inputShape: source.inputShape,
+    ...(secondShape ? { secondInputShape: secondShape } : {}),
     outputShape: source.outputShape,
     flops: source.flops,
-    bytes: 4 * (elements(source.inputShape) + elements(source.outputShape) + source.weightElements),
+    bytes: 4 *
+      (elements(source.inputShape) + elements(secondShape) + elements(source.outputShape) +
+        source.weightElements),
     wgsl: source.wgsl,
-    bind(input: GPUBuffer, output: GPUBuffer): GPUBindGroup {
+    bind(input: GPUBuffer, output: GPUBuffer, second?: GPUBuffer): GPUBindGroup {
+      if (secondShape && !second) {
+        throw new InvalidInputError(
+          `${source.label}: needs a second input (${secondShape.join("x")}, binding ` +
+            `${BINDING.second}); bind(input, output, second)`,
+        );
+      }
+      if (!secondShape && second) {
+        throw new InvalidInputError(`${source.label}: takes no second input`);
+      }
+      checkSize("input", input, source.inputShape);
+      checkSize("output", output, source.outputShape);
+      const entries: GPUBindGroupEntry[] = [
+        { binding: BINDING.input, resource: { buffer: input } },
+        { binding: BINDING.output, resource: { buffer: output } },
+      ];
+      if (filter) entries.push({ binding: BINDING.filter, resource: { buffer: filter } });
+      if (bias) entries.push({ binding: BINDING.bias, resource: { buffer: bias } });
+      if (secondShape && second) {
+        checkSize("second input", second, secondShape);
+        entries.push({ binding: BINDING.second, resource: { buffer: second } });
+      }
       return gpu.device.createBindGroup({
         label: source.label,
         layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: input } },
-          { binding: 1, resource: { buffer: filter } },
-          { binding: 2, resource: { buffer: bias } },
-          { binding: 3, resource: { buffer: output } },
-        ],
+        entries,
       });
     },
     dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
@@ -366,8 +414,8 @@ export async function createGpuKernel(
       pass.dispatchWorkgroups(grid[0], grid[1]);
     },
     dispose(): void {
-      filter.destroy();
-      bias.destroy();
+      filter?.destroy();
+      bias?.destroy();
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Full k×k convolution with stride, dilation, TF SAME padding, fused bias and optional ReLU6:
- * MobileNet's first layer (3x3, stride 2, 3 → 24 channels).
+ * Full k×k convolution with stride, dilation, TF SAME padding, fused bias and activation (none,
+ * ReLU, ReLU6): MobileNet's first layer (3x3, stride 2, 3 → 24 or 32 channels).
  *
  * @module
  */
@@ -9,7 +9,14 @@ import { conv2dInvocations, conv2dShader } from "../shaders/conv2d.ts";
 import { createGpuKernel, type GpuKernel } from "./compute_kernel.ts";
 import { defaultGpuContext } from "./default_context.ts";
 import type { GpuContext } from "./gpu_context.ts";
-import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
+import {
+  checkChoice,
+  checkInteger,
+  checkTensor,
+  type HostTensor,
+  padLastAxis,
+} from "./host_tensor.ts";
+import { type Activation, ACTIVATIONS } from "../shaders/wgsl_common.ts";
 import { channelSlots } from "./layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
 import { variantTiling } from "./kernel_variants.ts";
@@ -31,7 +38,7 @@ import { samePadding } from "./same_padding.ts";
  *   kernelHeight: 3,
  *   kernelWidth: 3,
  *   stride: 2,
- *   relu6: true,
+ *   activation: "relu6",
  * };
  * ```
  */
@@ -52,8 +59,8 @@ export interface Conv2dSpec {
   readonly stride?: number;
   /** Dilation, both axes (default 1). */
   readonly dilation?: number;
-  /** Clamp outputs to [0, 6]. */
-  readonly relu6: boolean;
+  /** Activation after the bias. */
+  readonly activation: Activation;
   /** Consecutive output pixels per invocation (default 4). */
   readonly tileX?: number;
   /** Output `vec4` slots per invocation (default 2, fewer when the layer has fewer). */
@@ -68,7 +75,7 @@ export interface Conv2dSpec {
  * @param filter Filter in TF layout `[kh, kw, inChannels, outChannels]`, flat.
  * @param bias `outChannels` values.
  * @returns The kernel.
- * @throws {InvalidInputError} On a bad shape or weight length.
+ * @throws {InvalidInputError} On a bad shape, weight length or activation.
  *
  * @example
  * ```ts
@@ -86,7 +93,7 @@ export interface Conv2dSpec {
  *     kernelHeight: 3,
  *     kernelWidth: 3,
  *     stride: 2,
- *     relu6: true,
+ *     activation: "relu6",
  *   },
  *   new Float32Array(3 * 3 * 3 * 24).fill(0.1), // [kh, kw, cin, cout]
  *   new Float32Array(24),
@@ -114,6 +121,7 @@ export async function createConv2dKernel(
   const dilation = checkInteger("dilation", spec.dilation ?? 1, 1, 64);
   checkTensor("conv2d filter", { data: filter, shape: [kh, kw, cin, cout] }, [kh, kw, cin, cout]);
   checkTensor("conv2d bias", { data: bias, shape: [cout] }, [cout]);
+  const act = checkChoice("activation", spec.activation, ACTIVATIONS);
   const padY = samePadding(height, kh, stride, dilation);
   const padX = samePadding(width, kw, stride, dilation);
   const inSlots = channelSlots(cin);
@@ -131,7 +139,7 @@ export async function createConv2dKernel(
     dilation,
     padTop: padY.before,
     padLeft: padX.before,
-    relu6: Boolean(spec.relu6),
+    activation: act,
     tileX: checkInteger("tileX", spec.tileX ?? 4, 1, 8),
     tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 2, 1, 8), outSlots),
   };
@@ -146,7 +154,7 @@ export async function createConv2dKernel(
   }
   return await createGpuKernel(gpu, {
     label: `conv2d ${height}x${width} ${cin}→${cout} ${kh}x${kw} s${stride} d${dilation}${
-      params.relu6 ? " relu6" : ""
+      act === "none" ? "" : ` ${act}`
     }`,
     wgsl: conv2dShader(params),
     invocations: conv2dInvocations(params),
@@ -166,7 +174,7 @@ export async function createConv2dKernel(
  * ```ts
  * import { conv2d, type Conv2dOptions } from "../mod.ts";
  *
- * const options: Conv2dOptions = { stride: 1, dilation: 2, relu6: false, variant: "simple" };
+ * const options: Conv2dOptions = { stride: 1, dilation: 2, activation: "relu", variant: "simple" };
  * const out = await conv2d(
  *   { data: new Float32Array(5 * 5 * 2).fill(1), shape: [1, 5, 5, 2] },
  *   { data: new Float32Array(3 * 3 * 2 * 4).fill(1), shape: [3, 3, 2, 4] },
@@ -181,8 +189,8 @@ export interface Conv2dOptions {
   readonly stride?: number;
   /** Dilation, both axes (default 1). */
   readonly dilation?: number;
-  /** Clamp outputs to [0, 6] (default false). */
-  readonly relu6?: boolean;
+  /** Activation after the bias (default `none`). */
+  readonly activation?: Activation;
   /** Device to run on (default: the shared one). */
   readonly context?: GpuContext;
   /** Kernel variant from `KERNEL_VARIANTS.conv2d` (default `tiled`). */
@@ -206,7 +214,7 @@ export interface Conv2dOptions {
  *   { data: new Float32Array(4 * 4 * 3).fill(1), shape: [1, 4, 4, 3] },
  *   { data: new Float32Array(3 * 3 * 3 * 2).fill(0.5), shape: [3, 3, 3, 2] },
  *   new Float32Array([0, 1]),
- *   { stride: 2, relu6: true },
+ *   { stride: 2, activation: "relu6" },
  * );
  * console.log(out.shape); // [1, 2, 2, 2]
  * ```
@@ -236,7 +244,7 @@ export async function conv2d(
       kernelWidth,
       stride: options.stride,
       dilation: options.dilation,
-      relu6: Boolean(options.relu6),
+      activation: options.activation ?? "none",
       ...variantTiling("conv2d", { conv2d: options.variant }),
     },
     filter.data,

@@ -1,5 +1,6 @@
 /**
- * Depthwise convolution with stride, dilation (atrous), TF SAME padding, fused bias and ReLU6.
+ * Depthwise convolution with stride, dilation (atrous), TF SAME padding, fused bias (or none, as
+ * TF's `DepthwiseConv2dNative`) and activation (none, ReLU, ReLU6).
  *
  * @module
  */
@@ -8,7 +9,14 @@ import { depthwiseConvInvocations, depthwiseConvShader } from "../shaders/depthw
 import { createGpuKernel, type GpuKernel } from "./compute_kernel.ts";
 import { defaultGpuContext } from "./default_context.ts";
 import type { GpuContext } from "./gpu_context.ts";
-import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
+import {
+  checkChoice,
+  checkInteger,
+  checkTensor,
+  type HostTensor,
+  padLastAxis,
+} from "./host_tensor.ts";
+import { type Activation, ACTIVATIONS } from "../shaders/wgsl_common.ts";
 import { channelSlots } from "./layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
 import { variantTiling } from "./kernel_variants.ts";
@@ -22,7 +30,13 @@ import { samePadding } from "./same_padding.ts";
  * import type { DepthwiseConvSpec } from "./depthwise_conv.ts";
  *
  * // The last depthwise layer of MobileNetV1 0.75 at output stride 8 and resolution 257.
- * const atrous: DepthwiseConvSpec = { height: 33, width: 33, channels: 768, dilation: 4, relu6: true };
+ * const atrous: DepthwiseConvSpec = {
+ *   height: 33,
+ *   width: 33,
+ *   channels: 768,
+ *   dilation: 4,
+ *   activation: "relu6",
+ * };
  * ```
  */
 export interface DepthwiseConvSpec {
@@ -40,8 +54,8 @@ export interface DepthwiseConvSpec {
   readonly stride?: number;
   /** Dilation, both axes (default 1). */
   readonly dilation?: number;
-  /** Clamp outputs to [0, 6]. */
-  readonly relu6: boolean;
+  /** Activation after the bias. */
+  readonly activation: Activation;
   /** Output pixels per invocation along x (default 4). */
   readonly tileX?: number;
 }
@@ -52,9 +66,10 @@ export interface DepthwiseConvSpec {
  * @param gpu The device context.
  * @param spec Shape and options.
  * @param filter Filter in TF layout `[kh, kw, channels, 1]`, flat.
- * @param bias `channels` values.
+ * @param bias `channels` values, or null for none (TF's `DepthwiseConv2dNative`): the kernel then
+ *   has no bias buffer and its shader no bias binding.
  * @returns The kernel.
- * @throws {InvalidInputError} On a bad shape or weight length.
+ * @throws {InvalidInputError} On a bad shape, weight length or activation.
  *
  * @example
  * ```ts
@@ -64,7 +79,7 @@ export interface DepthwiseConvSpec {
  * const gpu = await createGpuContext();
  * const kernel = await createDepthwiseConvKernel(
  *   gpu,
- *   { height: 33, width: 33, channels: 384, dilation: 2, relu6: true },
+ *   { height: 33, width: 33, channels: 384, dilation: 2, activation: "relu6" },
  *   new Float32Array(3 * 3 * 384).fill(1), // [kh, kw, c, 1]
  *   new Float32Array(384),
  * );
@@ -78,7 +93,7 @@ export async function createDepthwiseConvKernel(
   gpu: GpuContext,
   spec: DepthwiseConvSpec,
   filter: Float32Array,
-  bias: Float32Array,
+  bias: Float32Array | null,
 ): Promise<GpuKernel> {
   const height = checkInteger("height", spec.height, 1);
   const width = checkInteger("width", spec.width, 1);
@@ -93,7 +108,8 @@ export async function createDepthwiseConvKernel(
     channels,
     1,
   ]);
-  checkTensor("depthwise bias", { data: bias, shape: [channels] }, [channels]);
+  if (bias !== null) checkTensor("depthwise bias", { data: bias, shape: [channels] }, [channels]);
+  const act = checkChoice("activation", spec.activation, ACTIVATIONS);
   const padY = samePadding(height, kh, stride, dilation);
   const padX = samePadding(width, kw, stride, dilation);
   const slots = channelSlots(channels);
@@ -109,21 +125,22 @@ export async function createDepthwiseConvKernel(
     dilation,
     padTop: padY.before,
     padLeft: padX.before,
-    relu6: Boolean(spec.relu6),
+    activation: act,
+    bias: bias !== null,
     tileX: checkInteger("tileX", spec.tileX ?? 4, 1, 8),
   };
   return await createGpuKernel(gpu, {
     label: `depthwise ${height}x${width}x${channels} ${kh}x${kw} s${stride} d${dilation}${
-      params.relu6 ? " relu6" : ""
-    }`,
+      act === "none" ? "" : ` ${act}`
+    }${bias === null ? " no-bias" : ""}`,
     wgsl: depthwiseConvShader(params),
     invocations: depthwiseConvInvocations(params),
     filter: padLastAxis(filter, kh * kw, channels, slots * 4),
-    bias: padLastAxis(bias, 1, channels, slots * 4),
+    ...(bias !== null ? { bias: padLastAxis(bias, 1, channels, slots * 4) } : {}),
     inputShape: [height, width, channels],
     outputShape: [padY.outSize, padX.outSize, channels],
     flops: 2 * padY.outSize * padX.outSize * channels * kh * kw,
-    weightElements: kh * kw * channels + channels,
+    weightElements: kh * kw * channels + (bias !== null ? channels : 0),
   });
 }
 
@@ -134,7 +151,7 @@ export async function createDepthwiseConvKernel(
  * ```ts
  * import { depthwiseConv, type DepthwiseConvOptions } from "../mod.ts";
  *
- * const options: DepthwiseConvOptions = { stride: 2, relu6: true };
+ * const options: DepthwiseConvOptions = { stride: 2, activation: "relu6" };
  * const out = await depthwiseConv(
  *   { data: new Float32Array(7 * 7 * 4).fill(1), shape: [1, 7, 7, 4] },
  *   { data: new Float32Array(3 * 3 * 4).fill(1), shape: [3, 3, 4, 1] },
@@ -149,8 +166,8 @@ export interface DepthwiseConvOptions {
   readonly stride?: number;
   /** Dilation, both axes (default 1). */
   readonly dilation?: number;
-  /** Clamp outputs to [0, 6] (default false). */
-  readonly relu6?: boolean;
+  /** Activation after the bias (default `none`). */
+  readonly activation?: Activation;
   /** Device to run on (default: the shared one). */
   readonly context?: GpuContext;
   /** Kernel variant from `KERNEL_VARIANTS.depthwise` (default `tiled`). */
@@ -162,7 +179,7 @@ export interface DepthwiseConvOptions {
  *
  * @param input NHWC input `[1, H, W, C]`.
  * @param filter TF filter `[kh, kw, C, 1]`.
- * @param bias `C` values.
+ * @param bias `C` values, or null for none (TF's `DepthwiseConv2dNative`).
  * @param options Stride, dilation, activation and device.
  * @returns NHWC output `[1, ceil(H/stride), ceil(W/stride), C]`.
  * @throws {InvalidInputError} On mismatched shapes.
@@ -177,11 +194,22 @@ export interface DepthwiseConvOptions {
  * );
  * console.log(out.data[4]); // 9: the centre sees all nine inputs
  * ```
+ *
+ * @example Without bias, as TF's `DepthwiseConv2dNative`
+ * ```ts
+ * import { depthwiseConv } from "./depthwise_conv.ts";
+ * const out = await depthwiseConv(
+ *   { data: new Float32Array(9).fill(1), shape: [1, 3, 3, 1] },
+ *   { data: new Float32Array(9).fill(-1), shape: [3, 3, 1, 1] },
+ *   null,
+ * );
+ * console.log(out.data[0]); // -4: a corner sees four inputs
+ * ```
  */
 export async function depthwiseConv(
   input: HostTensor,
   filter: HostTensor,
-  bias: Float32Array,
+  bias: Float32Array | null,
   options: DepthwiseConvOptions = {},
 ): Promise<HostTensor> {
   const [, height, width, channels] = checkTensor("input", input, [
@@ -207,7 +235,7 @@ export async function depthwiseConv(
       kernelWidth,
       stride: options.stride,
       dilation: options.dilation,
-      relu6: Boolean(options.relu6),
+      activation: options.activation ?? "none",
       ...variantTiling("depthwise", { depthwise: options.variant }),
     },
     filter.data,

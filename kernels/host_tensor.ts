@@ -56,6 +56,35 @@ export function checkInteger(
 }
 
 /**
+ * Throws unless `value` is one of `choices`.
+ *
+ * @param name What the value is, for the message.
+ * @param value The value.
+ * @param choices The allowed values.
+ * @returns `value`, typed as one of them.
+ *
+ * @example
+ * ```ts
+ * import { checkChoice } from "./host_tensor.ts";
+ * checkChoice("activation", "relu", ["none", "relu", "relu6"] as const); // "relu"
+ * ```
+ */
+export function checkChoice<T extends string>(
+  name: string,
+  value: unknown,
+  choices: readonly T[],
+): T {
+  if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
+    throw new InvalidInputError(
+      `${name} must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}, got ${
+        typeof value === "string" ? JSON.stringify(value) : String(value)
+      }`,
+    );
+  }
+  return value as T;
+}
+
+/**
  * Throws unless `tensor` has rank `expected.length`, the expected dimensions (where given) and a
  * data length equal to the product of its dimensions.
  *

@@ -1,15 +1,24 @@
 /**
- * Pointwise (1x1) convolution with fused bias and optional ReLU6: 91% of PoseNet's arithmetic.
+ * Pointwise (1x1) convolution with fused bias, activation (none, ReLU, ReLU6) and optional
+ * residual add (as is, or upsampled 2x): 91% of PoseNet's arithmetic and most of MoveNet's.
  *
  * @module
  */
 
 import { pointwiseConvInvocations, pointwiseConvShader } from "../shaders/pointwise_conv.ts";
 import { InvalidInputError } from "../errors.ts";
-import { createGpuKernel, type GpuKernel } from "./compute_kernel.ts";
+import { createGpuKernel, type GpuKernel, type Hwc } from "./compute_kernel.ts";
 import { defaultGpuContext } from "./default_context.ts";
 import type { GpuContext } from "./gpu_context.ts";
-import { checkInteger, checkTensor, type HostTensor, padLastAxis } from "./host_tensor.ts";
+import {
+  checkChoice,
+  checkInteger,
+  checkTensor,
+  type HostTensor,
+  padLastAxis,
+} from "./host_tensor.ts";
+import { type Activation, ACTIVATIONS } from "../shaders/wgsl_common.ts";
+import { type Residual, residualFlopsPerElement, RESIDUALS } from "../shaders/residual.ts";
 import { channelSlots } from "./layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
 import { variantTiling } from "./kernel_variants.ts";
@@ -27,7 +36,7 @@ import { variantTiling } from "./kernel_variants.ts";
  *   width: 17,
  *   inChannels: 384,
  *   outChannels: 120,
- *   relu6: false,
+ *   activation: "none",
  *   tilePixels: 4,
  *   tileSlots: 2,
  * };
@@ -42,8 +51,14 @@ export interface PointwiseConvSpec {
   readonly inChannels: number;
   /** Output channels. */
   readonly outChannels: number;
-  /** Clamp outputs to [0, 6]. */
-  readonly relu6: boolean;
+  /** Activation after the bias. */
+  readonly activation: Activation;
+  /**
+   * What the epilogue adds after the activation (default `none`). The kernel then reads a second
+   * input ({@linkcode GpuKernel.secondInputShape}): `[height, width, outChannels]` for
+   * `identity`, `[height / 2, width / 2, outChannels]` for `bilinear2x` (even height and width).
+   */
+  readonly residual?: Residual;
   /** Pixels per invocation (default 8). */
   readonly tilePixels?: number;
   /** Output `vec4` slots per invocation (default 4, fewer when the layer has fewer). */
@@ -62,7 +77,8 @@ export interface PointwiseConvSpec {
  * @param filter Filter in TF layout `[1, 1, inChannels, outChannels]`, flat.
  * @param bias `outChannels` values.
  * @returns The kernel.
- * @throws {InvalidInputError} On a bad shape or weight length.
+ * @throws {InvalidInputError} On a bad shape, weight length, activation or residual (a
+ *   `bilinear2x` residual needs an even height and width).
  *
  * @example
  * ```ts
@@ -77,7 +93,7 @@ export interface PointwiseConvSpec {
  *     width: 17,
  *     inChannels: 384,
  *     outChannels: 17,
- *     relu6: false,
+ *     activation: "none",
  *     ...variantTiling("pointwise", { pointwise: "simple" }),
  *   },
  *   new Float32Array(384 * 17).fill(1 / 384), // [1, 1, cin, cout]
@@ -101,13 +117,18 @@ export async function createPointwiseConvKernel(
   const cout = checkInteger("outChannels", spec.outChannels, 1);
   checkTensor("pointwise filter", { data: filter, shape: [1, 1, cin, cout] }, [1, 1, cin, cout]);
   checkTensor("pointwise bias", { data: bias, shape: [cout] }, [cout]);
+  const act = checkChoice("activation", spec.activation, ACTIVATIONS);
+  const residual = checkChoice("residual", spec.residual ?? "none", RESIDUALS);
+  const secondInputShape = residualShape(residual, height, width, cout);
   const inSlots = channelSlots(cin);
   const outSlots = channelSlots(cout);
   const params = {
     pixels: height * width,
+    width,
     inSlots,
     outSlots,
-    relu6: Boolean(spec.relu6),
+    activation: act,
+    residual,
     tilePixels: checkInteger("tilePixels", spec.tilePixels ?? 8, 1, 16),
     tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 4, 1, 8), outSlots),
     stagedSlots: Math.min(checkInteger("stagedSlots", spec.stagedSlots ?? 0, 0, 64), inSlots),
@@ -120,17 +141,41 @@ export async function createPointwiseConvKernel(
   const rows = new Float32Array(inSlots * 4 * outSlots * 4);
   rows.set(padLastAxis(filter, cin, cout, outSlots * 4));
   const packedFilter = params.weightsF16 ? packHalfPairs(rows, inSlots, outSlots) : rows;
+  const added = residual === "identity"
+    ? " + residual"
+    : residual === "bilinear2x"
+    ? ` + bilinear2x ${secondInputShape![0]}x${secondInputShape![1]}`
+    : "";
   return await createGpuKernel(gpu, {
-    label: `pointwise ${height}x${width} ${cin}→${cout}${params.relu6 ? " relu6" : ""}`,
+    label: `pointwise ${height}x${width} ${cin}→${cout}${act === "none" ? "" : ` ${act}`}${added}`,
     wgsl: pointwiseConvShader(params),
     invocations: pointwiseConvInvocations(params),
     filter: packedFilter,
     bias: padLastAxis(bias, 1, cout, outSlots * 4),
     inputShape: [height, width, cin],
+    ...(secondInputShape ? { secondInputShape } : {}),
     outputShape: [height, width, cout],
-    flops: 2 * height * width * cin * cout,
+    flops: (2 * cin + residualFlopsPerElement(residual)) * height * width * cout,
     weightElements: (params.weightsF16 ? Math.ceil(cin * cout / 2) : cin * cout) + cout,
   });
+}
+
+/** The second input's shape for `residual` on a `height × width × channels` output. */
+function residualShape(
+  residual: Residual,
+  height: number,
+  width: number,
+  channels: number,
+): Hwc | undefined {
+  if (residual === "identity") return [height, width, channels];
+  if (residual !== "bilinear2x") return undefined;
+  if (height % 2 !== 0 || width % 2 !== 0) {
+    throw new InvalidInputError(
+      `pointwise: a bilinear2x residual is upsampled to twice its size, so the output's height ` +
+        `and width must be even, got ${height}x${width}`,
+    );
+  }
+  return [height / 2, width / 2, channels];
 }
 
 /**
@@ -163,7 +208,7 @@ function packHalfPairs(
  * import { createGpuContext, pointwiseConv, type PointwiseConvOptions } from "../mod.ts";
  *
  * const gpu = await createGpuContext();
- * const options: PointwiseConvOptions = { relu6: true, context: gpu, variant: "small" };
+ * const options: PointwiseConvOptions = { activation: "relu6", context: gpu, variant: "small" };
  * const out = await pointwiseConv(
  *   { data: new Float32Array([1, 2]), shape: [1, 1, 1, 2] },
  *   { data: new Float32Array([4, 0, 4, 0]), shape: [1, 1, 2, 2] },
@@ -175,8 +220,15 @@ function packHalfPairs(
  * ```
  */
 export interface PointwiseConvOptions {
-  /** Clamp outputs to [0, 6] (default false). */
-  readonly relu6?: boolean;
+  /** Activation after the bias (default `none`). */
+  readonly activation?: Activation;
+  /** `[1, H, W, Cout]`, added after the activation (an inverted-residual block's add). */
+  readonly residual?: HostTensor;
+  /**
+   * `[1, H / 2, W / 2, Cout]`, upsampled 2x (TF's `ResizeBilinear`, half-pixel centres) and added
+   * after the activation (a feature pyramid's top-down path). Not with `residual`.
+   */
+  readonly upsampledResidual?: HostTensor;
   /** Device to run on (default: the shared one). */
   readonly context?: GpuContext;
   /** Kernel variant from `KERNEL_VARIANTS.pointwise` (default `tiled`). */
@@ -189,9 +241,9 @@ export interface PointwiseConvOptions {
  * @param input NHWC input `[1, H, W, Cin]`.
  * @param filter TF filter `[1, 1, Cin, Cout]`.
  * @param bias `Cout` values.
- * @param options Activation and device.
+ * @param options Activation, residual, device and variant.
  * @returns NHWC output `[1, H, W, Cout]`.
- * @throws {InvalidInputError} On mismatched shapes.
+ * @throws {InvalidInputError} On mismatched shapes, or both residuals given.
  *
  * @example
  * ```ts
@@ -203,6 +255,18 @@ export interface PointwiseConvOptions {
  * );
  * console.log(out.data); // [1, 2, 3.5]
  * ```
+ *
+ * @example A feature-pyramid step: a lateral 1x1 conv plus the coarser level upsampled 2x
+ * ```ts
+ * import { pointwiseConv } from "./pointwise_conv.ts";
+ * const out = await pointwiseConv(
+ *   { data: new Float32Array(4 * 4).fill(1), shape: [1, 4, 4, 1] },
+ *   { data: new Float32Array([2]), shape: [1, 1, 1, 1] },
+ *   new Float32Array([0]),
+ *   { upsampledResidual: { data: new Float32Array([0, 4, 8, 12]), shape: [1, 2, 2, 1] } },
+ * );
+ * console.log(out.data[0], out.data[1]); // 2 3: 2 + 0 at the corner, then 2 + (0 + (4 − 0) · 0.25)
+ * ```
  */
 export async function pointwiseConv(
   input: HostTensor,
@@ -212,6 +276,21 @@ export async function pointwiseConv(
 ): Promise<HostTensor> {
   const [, height, width, cin] = checkTensor("input", input, [1, undefined, undefined, undefined]);
   const [, , , cout] = checkTensor("filter", filter, [1, 1, cin, undefined]);
+  if (options.residual && options.upsampledResidual) {
+    throw new InvalidInputError("pointwise: give residual or upsampledResidual, not both");
+  }
+  const second = options.residual ?? options.upsampledResidual;
+  if (options.residual) checkTensor("residual", options.residual, [1, height, width, cout]);
+  if (options.upsampledResidual) {
+    // An odd height or width is refused, with its reason, when the kernel is built.
+    const half = (n: number) => n % 2 === 0 ? n / 2 : undefined;
+    checkTensor("upsampledResidual", options.upsampledResidual, [
+      1,
+      half(height),
+      half(width),
+      cout,
+    ]);
+  }
   const gpu = options.context ?? await defaultGpuContext();
   const kernel = await createPointwiseConvKernel(
     gpu,
@@ -220,11 +299,12 @@ export async function pointwiseConv(
       width,
       inChannels: cin,
       outChannels: cout,
-      relu6: Boolean(options.relu6),
+      activation: options.activation ?? "none",
+      residual: options.residual ? "identity" : options.upsampledResidual ? "bilinear2x" : "none",
       ...variantTiling("pointwise", { pointwise: options.variant }),
     },
     filter.data,
     bias,
   );
-  return await runAndDispose(gpu, kernel, input.data);
+  return await runAndDispose(gpu, kernel, input.data, second?.data);
 }

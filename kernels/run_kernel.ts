@@ -8,16 +8,20 @@ import type { GpuContext } from "./gpu_context.ts";
 import type { GpuKernel } from "./compute_kernel.ts";
 import type { HostTensor } from "./host_tensor.ts";
 import { packChannels, packedByteLength, unpackChannels } from "./layout.ts";
+import { InvalidInputError } from "../errors.ts";
 
 /**
- * Uploads an NHWC input, runs `kernel` once and reads the NHWC output back. The output buffer is
- * filled with NaN first, so any element the kernel fails to write comes back as NaN.
+ * Uploads an NHWC input (and second input), runs `kernel` once and reads the NHWC output back. The
+ * output buffer is filled with NaN first, so any element the kernel fails to write comes back as
+ * NaN.
  *
  * @param gpu The device context the kernel was built on.
  * @param kernel The kernel.
  * @param input NHWC values of `kernel.inputShape`.
+ * @param second NHWC values of `kernel.secondInputShape`, for a kernel that has one.
  * @returns NHWC values of `kernel.outputShape`.
  * @throws {DeviceLostError} If the device is lost before the result arrives.
+ * @throws {InvalidInputError} When `second` is missing, unexpected or of the wrong length.
  *
  * @example
  * ```ts
@@ -27,7 +31,7 @@ import { packChannels, packedByteLength, unpackChannels } from "./layout.ts";
  * const gpu = await createGpuContext();
  * const kernel = await createPointwiseConvKernel(
  *   gpu,
- *   { height: 1, width: 2, inChannels: 1, outChannels: 1, relu6: false },
+ *   { height: 1, width: 2, inChannels: 1, outChannels: 1, activation: "none" },
  *   new Float32Array([3]),
  *   new Float32Array([1]),
  * );
@@ -40,26 +44,41 @@ export async function runKernelOnce(
   gpu: GpuContext,
   kernel: GpuKernel,
   input: Float32Array,
+  second?: Float32Array,
 ): Promise<Float32Array> {
   gpu.assertAlive();
   const [ih, iw, ic] = kernel.inputShape;
   const [oh, ow, oc] = kernel.outputShape;
   const device = gpu.device;
   const packedIn = packChannels(input, ih * iw, ic);
+  const secondShape = kernel.secondInputShape;
+  if (secondShape && !second) {
+    throw new InvalidInputError(
+      `${kernel.label}: needs a second input of ${secondShape.join("x")}`,
+    );
+  }
+  if (!secondShape && second) throw new InvalidInputError(`${kernel.label}: takes no second input`);
+  const packedSecond = secondShape && second &&
+    packChannels(second, secondShape[0] * secondShape[1], secondShape[2]);
   const outBytes = packedByteLength(oh, ow, oc);
-  const inBuffer = device.createBuffer({
-    label: `${kernel.label} input`,
-    size: packedIn.byteLength,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-  });
+  const upload = (what: string, packed: Float32Array<ArrayBuffer>) => {
+    const buffer = device.createBuffer({
+      label: `${kernel.label} ${what}`,
+      size: packed.byteLength,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    });
+    device.queue.writeBuffer(buffer, 0, packed);
+    return buffer;
+  };
+  const inBuffer = upload("input", packedIn);
+  const secondBuffer = packedSecond && upload("second input", packedSecond);
   const outBuffer = device.createBuffer({
     label: `${kernel.label} output`,
     size: outBytes,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
   try {
-    device.queue.writeBuffer(inBuffer, 0, packedIn);
-    const bindGroup = kernel.bind(inBuffer, outBuffer);
+    const bindGroup = kernel.bind(inBuffer, outBuffer, secondBuffer);
     const packedOut = await dispatchAndRead(
       gpu,
       kernel.label,
@@ -70,18 +89,20 @@ export async function runKernelOnce(
     return unpackChannels(packedOut, oh * ow, oc);
   } finally {
     inBuffer.destroy();
+    secondBuffer?.destroy();
     outBuffer.destroy();
   }
 }
 
 /**
  * Runs a kernel built for one call on host data, frees it, and returns the output as a batch-1
- * NHWC {@linkcode HostTensor}: what the one-shot `conv2d`, `depthwiseConv` and `pointwiseConv`
- * do after building their kernel.
+ * NHWC {@linkcode HostTensor}: what the one-shot `conv2d`, `depthwiseConv`, `pointwiseConv` and
+ * `resizeBilinear2x` do after building their kernel.
  *
  * @param gpu The device context the kernel was built on.
  * @param kernel The kernel; disposed when this returns or throws.
  * @param input NHWC values of `kernel.inputShape`.
+ * @param second NHWC values of `kernel.secondInputShape`, for a kernel that has one.
  * @returns `[1, H, W, C]` of `kernel.outputShape`.
  *
  * @example
@@ -92,7 +113,7 @@ export async function runKernelOnce(
  * const gpu = await createGpuContext();
  * const kernel = await createPointwiseConvKernel(
  *   gpu,
- *   { height: 1, width: 1, inChannels: 1, outChannels: 1, relu6: false },
+ *   { height: 1, width: 1, inChannels: 1, outChannels: 1, activation: "none" },
  *   new Float32Array([2]),
  *   new Float32Array([0]),
  * );
@@ -104,9 +125,13 @@ export async function runAndDispose(
   gpu: GpuContext,
   kernel: GpuKernel,
   input: Float32Array,
+  second?: Float32Array,
 ): Promise<HostTensor> {
   try {
-    return { data: await runKernelOnce(gpu, kernel, input), shape: [1, ...kernel.outputShape] };
+    return {
+      data: await runKernelOnce(gpu, kernel, input, second),
+      shape: [1, ...kernel.outputShape],
+    };
   } finally {
     kernel.dispose();
   }

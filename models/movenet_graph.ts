@@ -78,6 +78,10 @@ export interface MoveNetGraph {
   readonly heatmapSize: number;
   /** The center prior, `heatmapSize²` values, row-major. */
   readonly centerPrior: Float32Array;
+  /** Added to the distance to the regressed point before dividing the heatmap by it (≈ 1.8). */
+  readonly distanceBias: number;
+  /** Multiplies (cell + offset) into fractions of the input: (y, x), ≈ 1 / heatmapSize. */
+  readonly outputScale: readonly [number, number];
 }
 
 /**
@@ -193,7 +197,33 @@ function recognise(graph: TfjsGraph, store: WeightStore): MoveNetGraph {
     fail(`the center head "${headNodes[0].name}" must feed Sigmoid, then Mul by the center prior`);
   }
   const centerPrior = constant(priorMul, heatmapSize * heatmapSize, "center prior");
-  return { inputSize, normalisation, network, heatmapSize, centerPrior };
+
+  // distance + bias: the AddV2 after the decode's Sqrt. The output scale: the Mul whose Const
+  // holds (y, x) factors, feeding the last ConcatV2.
+  const sqrt = [...graph.nodes.values()].filter((n) => n.op === "Sqrt");
+  const biasAdd = sqrt.length === 1
+    ? (graph.consumers.get(sqrt[0].name) ?? [])[0]?.node
+    : undefined;
+  if (!biasAdd || biasAdd.op !== "AddV2") {
+    fail("MoveNet's decode must add a constant to the one Sqrt (the distance) it takes");
+  }
+  const distanceBias = constant(biasAdd, 1, "distance bias")[0];
+  const scaleMul = [...graph.nodes.values()].filter((n) =>
+    n.op === "Mul" && (graph.consumers.get(n.name) ?? []).some((c) => c.node.op === "ConcatV2")
+  );
+  if (scaleMul.length !== 1) {
+    fail("MoveNet's decode must scale (y, x) by one Mul before its output");
+  }
+  const scale = constant(scaleMul[0], 2, "output scale");
+  return {
+    inputSize,
+    normalisation,
+    network,
+    heatmapSize,
+    centerPrior,
+    distanceBias,
+    outputScale: [scale[0], scale[1]],
+  };
 }
 
 function expectOp(node: GraphNode, op: string): GraphNode {

@@ -88,7 +88,13 @@ export function buildPoseNetOnnx(
       l.filter,
       [k, k, l.inChannels, depthwise ? 1 : l.outChannels],
       l.bias,
-      { stride, dilation, pads: [top, left, bottom, right], depthwise, relu6: l.relu6 },
+      {
+        stride,
+        dilation,
+        pads: [top, left, bottom, right],
+        depthwise,
+        activation: l.relu6 ? "relu6" : "none",
+      },
     );
     h = sameOutputSize(h, stride);
     w = sameOutputSize(w, stride);

@@ -4,7 +4,14 @@
  * @module
  */
 
-import { activation, entryPoint, unroll } from "./wgsl_common.ts";
+import {
+  type Activation,
+  activation,
+  activationName,
+  bindingDeclaration,
+  entryPoint,
+  unroll,
+} from "./wgsl_common.ts";
 
 /** Shape constants baked into a conv2d shader. */
 export interface Conv2dShaderParams {
@@ -32,8 +39,8 @@ export interface Conv2dShaderParams {
   readonly padTop: number;
   /** Zero columns left of the input. */
   readonly padLeft: number;
-  /** Clamp the result to [0, 6]. */
-  readonly relu6: boolean;
+  /** Activation after the bias. */
+  readonly activation: Activation;
   /** Consecutive output pixels along x per invocation. */
   readonly tileX: number;
   /** Output `vec4` slots per invocation. */
@@ -70,7 +77,7 @@ export function conv2dInvocations(
  * const wgsl = conv2dShader({
  *   inHeight: 257, inWidth: 257, inSlots: 1, outHeight: 129, outWidth: 129, outSlots: 6,
  *   kernelHeight: 3, kernelWidth: 3, stride: 2, dilation: 1, padTop: 1, padLeft: 1,
- *   relu6: true, tileX: 4, tileSlots: 2,
+ *   activation: "relu6", tileX: 4, tileSlots: 2,
  * });
  * ```
  */
@@ -82,7 +89,7 @@ export function conv2dShader(p: Conv2dShaderParams): string {
   const tiles = (fn: (j: number, n: number) => string) =>
     unroll(TX * TN, (t) => fn(Math.floor(t / TN), t % TN));
   return `// ${p.kernelHeight}x${p.kernelWidth} convolution, stride ${p.stride}, dilation ${p.dilation}, TF SAME padding, fused bias
-// and ${p.relu6 ? "ReLU6" : "no activation"}:
+// and ${activationName(p.activation)}:
 //   out[oy][ox][n] = act(bias[n] + sum_ky,kx,k in[oy*S - PAD_T + ky*D][ox*S - PAD_L + kx*D][k] * f[ky][kx][k][n])
 // Layout: input NHWC4 (IN_SLOTS vec4 per pixel); weights [KH][KW][IN_SLOTS·4][OUT_SLOTS] vec4 (a row per
 // input channel, vec4 = 4 outputs); bias OUT_SLOTS vec4; output NHWC4.
@@ -101,10 +108,10 @@ const OUT_SLOTS: u32 = ${p.outSlots}u;
 const SLOT_TILES: u32 = ${slotTiles}u;
 const X_TILES: u32 = ${xTiles}u;
 
-@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+${bindingDeclaration("input")}
+${bindingDeclaration("filter")}
+${bindingDeclaration("bias")}
+${bindingDeclaration("output")}
 
 ${entryPoint(conv2dInvocations(p))}
   let n0 = (index % SLOT_TILES) * ${TN}u;
@@ -147,7 +154,7 @@ ${
     tiles((j, n) =>
       `  if (ox0 + ${j}u < OUT_W && n0 + ${n}u < OUT_SLOTS) { ` +
       `output[(oy * OUT_W + ox0 + ${j}u) * OUT_SLOTS + n0 + ${n}u] = ${
-        activation(`acc${j}_${n} + bias[col${n}]`, p.relu6)
+        activation(`acc${j}_${n} + bias[col${n}]`, p.activation)
       }; }`
     )
   }

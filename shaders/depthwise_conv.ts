@@ -4,7 +4,14 @@
  * @module
  */
 
-import { activation, entryPoint, unroll } from "./wgsl_common.ts";
+import {
+  type Activation,
+  activation,
+  activationName,
+  bindingDeclaration,
+  entryPoint,
+  unroll,
+} from "./wgsl_common.ts";
 
 /** Shape constants baked into a depthwise-conv shader. */
 export interface DepthwiseConvShaderParams {
@@ -30,8 +37,13 @@ export interface DepthwiseConvShaderParams {
   readonly padTop: number;
   /** Zero columns left of the input (SAME padding). */
   readonly padLeft: number;
-  /** Clamp the result to [0, 6]. */
-  readonly relu6: boolean;
+  /** Activation after the bias. */
+  readonly activation: Activation;
+  /**
+   * Add a bias (binding 2) before the activation (default true). False: no bias and no bias
+   * binding, TF's `DepthwiseConv2dNative`.
+   */
+  readonly bias?: boolean;
   /** Output pixels per invocation along x. */
   readonly tileX: number;
 }
@@ -108,7 +120,7 @@ export function depthwiseConvInvocations(
  * import { depthwiseConvShader } from "./depthwise_conv.ts";
  * const wgsl = depthwiseConvShader({
  *   inHeight: 33, inWidth: 33, slots: 96, outHeight: 33, outWidth: 33, kernelHeight: 3,
- *   kernelWidth: 3, stride: 1, dilation: 2, padTop: 2, padLeft: 2, relu6: true, tileX: 4,
+ *   kernelWidth: 3, stride: 1, dilation: 2, padTop: 2, padLeft: 2, activation: "relu6", tileX: 4,
  * });
  * ```
  */
@@ -145,10 +157,15 @@ ${loads}
 ${fmas}
   }`;
   });
+  const withBias = p.bias ?? true;
   return `// Depthwise ${p.kernelHeight}x${p.kernelWidth} convolution, stride ${p.stride}, dilation ${p.dilation}, TF SAME
-// padding, fused bias and ${p.relu6 ? "ReLU6" : "no activation"}:
-//   out[oy][ox][c] = act(bias[c] + sum_ky,kx in[oy*S - PAD_T + ky*D][ox*S - PAD_L + kx*D][c] * k[ky][kx][c])
-// Layout: input and output NHWC4 (SLOTS vec4 per pixel); weights [KH·KW][SLOTS] vec4; bias [SLOTS] vec4.
+// padding, ${withBias ? "fused bias" : "no bias"} and ${activationName(p.activation)}:
+//   out[oy][ox][c] = act(${
+    withBias ? "bias[c] + " : ""
+  }sum_ky,kx in[oy*S - PAD_T + ky*D][ox*S - PAD_L + kx*D][c] * k[ky][kx][c])
+// Layout: input and output NHWC4 (SLOTS vec4 per pixel); weights [KH·KW][SLOTS] vec4; ${
+    withBias ? "bias [SLOTS] vec4." : "no bias binding\n// (TF's DepthwiseConv2dNative)."
+  }
 // Each invocation computes ${T} outputs of one row and one channel vec4. With stride 1 those outputs
 // are DILATION apart (ox0, ox0+D, ox0+2D, ...), so a tap of one output is a tap of the next, even when
 // dilated: each kernel row loads ${offsets.length} input vec4 for ${
@@ -157,7 +174,9 @@ ${fmas}
 // invocation would load ${
     T * p.kernelWidth
   }. The tap set is worked out when the shader is generated. Padding reads clamp
-// in bounds and select zero; the bias is added after the taps. Workgroup: 64 invocations; channel
+// in bounds and select zero${
+    withBias ? "; the bias is added after the taps" : ""
+  }. Workgroup: 64 invocations; channel
 // slot varies fastest, so
 // neighbouring invocations read neighbouring vec4s of the same pixel.
 const IN_H: i32 = ${p.inHeight};
@@ -166,10 +185,9 @@ const SLOTS: u32 = ${p.slots}u;
 const OUT_W: u32 = ${p.outWidth}u;
 const TILES_PER_ROW: u32 = ${tilesPerRow}u;
 
-@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+${bindingDeclaration("input")}
+${bindingDeclaration("filter")}
+${withBias ? `${bindingDeclaration("bias")}\n` : ""}${bindingDeclaration("output")}
 
 ${entryPoint(depthwiseConvInvocations(p))}
   let c = index % SLOTS;
@@ -183,15 +201,14 @@ ${entryPoint(depthwiseConvInvocations(p))}
   let x0 = i32(ox0) * ${p.stride} - ${p.padLeft};
   let y0 = i32(oy) * ${p.stride} - ${p.padTop};
 ${unroll(taps, (t) => `  let k${t} = weights[${t}u * SLOTS + c];`)}
-  let b = bias[c];
-${unroll(T, (j) => `  var acc${j} = vec4<f32>(0.0);`)}
+${withBias ? "  let b = bias[c];\n" : ""}${unroll(T, (j) => `  var acc${j} = vec4<f32>(0.0);`)}
 ${rows}
 ${
     unroll(T, (j) =>
       `  if (ox0 + ${j * step}u < OUT_W) { output[(oy * OUT_W + ox0 + ${
         j * step
       }u) * SLOTS + c] = ` +
-      `${activation(`acc${j} + b`, p.relu6)}; }`)
+      `${activation(withBias ? `acc${j} + b` : `acc${j}`, p.activation)}; }`)
   }
 }
 `;

@@ -4,7 +4,22 @@
  * @module
  */
 
-import { activation, entryPoint, unroll, WORKGROUP_SIZE } from "./wgsl_common.ts";
+import {
+  type Activation,
+  activation,
+  activationName,
+  bindingDeclaration,
+  entryPoint,
+  unroll,
+  WORKGROUP_SIZE,
+} from "./wgsl_common.ts";
+import {
+  type Residual,
+  residualComment,
+  residualDeclarations,
+  type ResidualParams,
+  withResidual,
+} from "./residual.ts";
 
 /** Shape constants baked into a pointwise-conv shader. */
 export interface PointwiseConvShaderParams {
@@ -14,8 +29,12 @@ export interface PointwiseConvShaderParams {
   readonly inSlots: number;
   /** Output `vec4` slots per pixel, `ceil(outChannels / 4)`. */
   readonly outSlots: number;
-  /** Clamp the result to [0, 6]. */
-  readonly relu6: boolean;
+  /** Activation after the bias. */
+  readonly activation: Activation;
+  /** What the epilogue adds after the activation (default `none`), from binding 4. */
+  readonly residual?: Residual;
+  /** Output columns (pixels = rows × width); needed by a `bilinear2x` residual only. */
+  readonly width?: number;
   /** Pixels per invocation (register tile rows). */
   readonly tilePixels: number;
   /** Output `vec4` slots per invocation (register tile columns). */
@@ -43,7 +62,7 @@ export interface PointwiseConvShaderParams {
  * @example
  * ```ts
  * import { pointwiseConvInvocations } from "./pointwise_conv.ts";
- * pointwiseConvInvocations({ pixels: 289, inSlots: 96, outSlots: 96, relu6: true, tilePixels: 4, tileSlots: 2 });
+ * pointwiseConvInvocations({ pixels: 289, inSlots: 96, outSlots: 96, activation: "relu6", tilePixels: 4, tileSlots: 2 });
  * ```
  */
 export function pointwiseConvInvocations(p: PointwiseConvShaderParams): number {
@@ -63,17 +82,18 @@ export function pointwiseConvInvocations(p: PointwiseConvShaderParams): number {
  * @example
  * ```ts
  * import { pointwiseConvShader } from "./pointwise_conv.ts";
- * const wgsl = pointwiseConvShader({ pixels: 289, inSlots: 96, outSlots: 96, relu6: true, tilePixels: 4, tileSlots: 2 });
+ * const wgsl = pointwiseConvShader({ pixels: 289, inSlots: 96, outSlots: 96, activation: "relu6", tilePixels: 4, tileSlots: 2 });
  * ```
  */
 export function pointwiseConvShader(p: PointwiseConvShaderParams): string {
   if (p.stagedSlots) return stagedPointwiseConvShader(p);
+  const residual = residualParams(p);
   const TP = p.tilePixels;
   const TN = p.tileSlots;
   const slotTiles = Math.ceil(p.outSlots / TN);
   const tiles = (fn: (i: number, n: number) => string) =>
     unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
-  return `// Pointwise (1x1) convolution with fused bias and ${p.relu6 ? "ReLU6" : "no activation"}:
+  return `// Pointwise (1x1) convolution with fused bias and ${activationName(p.activation)}:
 //   out[p][n] = act(bias[n] + sum_k in[p][k] * weights[k][n])
 // a GEMM of (pixels × in channels) by (in channels × out channels).
 // Layout: input NHWC4, PIXELS × IN_SLOTS vec4 (4 channels each, padded channels are zero);
@@ -95,15 +115,15 @@ export function pointwiseConvShader(p: PointwiseConvShaderParams): string {
 // sum (K = 384) at no cost where FMA is not fused (llvmpipe) and one extra add where it is. The
 // bias is added last, as ONNX Runtime and TF do: a large bias would otherwise swallow the low bits
 // of every product added to it.
-const PIXELS: u32 = ${p.pixels}u;
+${residualComment(residual)}const PIXELS: u32 = ${p.pixels}u;
 const IN_SLOTS: u32 = ${p.inSlots}u;
 const OUT_SLOTS: u32 = ${p.outSlots}u;
 const SLOT_TILES: u32 = ${slotTiles}u;
 
-@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<${p.weightsF16 ? "u32" : "f32"}>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+${bindingDeclaration("input")}
+${bindingDeclaration("filter", p.weightsF16 ? "vec4<u32>" : "vec4<f32>")}
+${bindingDeclaration("bias")}
+${bindingDeclaration("output")}${declarations(residual)}
 ${p.weightsF16 ? HALF_UNPACK : ""}
 ${entryPoint(pointwiseConvInvocations(p))}
   let n0 = (index % SLOT_TILES) * ${TN}u;
@@ -126,12 +146,30 @@ ${
     tiles((i, n) =>
       `  if (p0 + ${i}u < PIXELS && n0 + ${n}u < OUT_SLOTS) { ` +
       `output[(p0 + ${i}u) * OUT_SLOTS + n0 + ${n}u] = ${
-        activation(`acc${i}_${n} + b${n}`, p.relu6)
+        withResidual(
+          activation(`acc${i}_${n} + b${n}`, p.activation),
+          residual,
+          `p0 + ${i}u`,
+          `n0 + ${n}u`,
+        )
       }; }`
     )
   }
 }
 `;
+}
+
+/** The residual epilogue of `p`, with the output shape it needs. */
+function residualParams(p: PointwiseConvShaderParams): ResidualParams {
+  const kind = p.residual ?? "none";
+  const width = p.width ?? p.pixels;
+  return { kind, outHeight: p.pixels / width, outWidth: width, slots: p.outSlots };
+}
+
+/** The residual's module-scope WGSL on lines of its own after the bindings, or nothing. */
+function declarations(residual: ResidualParams): string {
+  const wgsl = residualDeclarations(residual);
+  return wgsl ? `\n${wgsl}` : "";
 }
 
 /** The weight loads of one input vec4 step (f32 weights): `w{n}_{c}`, row `4k + c`, slot `col{n}`. */
@@ -165,6 +203,7 @@ fn high_halves(u: vec4<u32>) -> vec4<f32> {
 
 /** The `stagedSlots` form: weights read from workgroup memory, staged a chunk at a time. */
 function stagedPointwiseConvShader(p: PointwiseConvShaderParams): string {
+  const residual = residualParams(p);
   const TP = p.tilePixels;
   const TN = p.tileSlots;
   const KC = p.stagedSlots!;
@@ -172,7 +211,7 @@ function stagedPointwiseConvShader(p: PointwiseConvShaderParams): string {
   const pixelBlocks = Math.ceil(p.pixels / (WORKGROUP_SIZE * TP));
   const tiles = (fn: (i: number, n: number) => string) =>
     unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
-  return `// Pointwise (1x1) convolution with fused bias and ${p.relu6 ? "ReLU6" : "no activation"}:
+  return `// Pointwise (1x1) convolution with fused bias and ${activationName(p.activation)}:
 //   out[p][n] = act(bias[n] + sum_k in[p][k] * weights[k][n])
 // a GEMM of (pixels × in channels) by (in channels × out channels), weights staged in workgroup
 // memory.
@@ -198,7 +237,7 @@ function stagedPointwiseConvShader(p: PointwiseConvShaderParams): string {
   } vec4 FMAs. Tail pixels clamp their loads and skip their stores; whole workgroups past
 // the end return together, so every barrier is reached uniformly.
 // Accuracy as the tiled form: each input vec4's 4 products summed first, the bias added last.
-const PIXELS: u32 = ${p.pixels}u;
+${residualComment(residual)}const PIXELS: u32 = ${p.pixels}u;
 const IN_SLOTS: u32 = ${p.inSlots}u;
 const OUT_SLOTS: u32 = ${p.outSlots}u;
 const SLOT_TILES: u32 = ${slotTiles}u;
@@ -206,10 +245,10 @@ const WORKGROUPS: u32 = ${pixelBlocks * slotTiles}u;
 const CHUNK: u32 = ${KC}u;
 const STAGED: u32 = ${KC * 4 * TN}u;
 
-@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+${bindingDeclaration("input")}
+${bindingDeclaration("filter")}
+${bindingDeclaration("bias")}
+${bindingDeclaration("output")}${declarations(residual)}
 
 var<workgroup> staged: array<vec4<f32>, STAGED>;
 
@@ -250,7 +289,12 @@ ${
     tiles((i, n) =>
       `  if (p0 + ${i}u < PIXELS && n0 + ${n}u < OUT_SLOTS) { ` +
       `output[(p0 + ${i}u) * OUT_SLOTS + n0 + ${n}u] = ${
-        activation(`acc${i}_${n} + b${n}`, p.relu6)
+        withResidual(
+          activation(`acc${i}_${n} + b${n}`, p.activation),
+          residual,
+          `p0 + ${i}u`,
+          `n0 + ${n}u`,
+        )
       }; }`
     )
   }

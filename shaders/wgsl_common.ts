@@ -33,20 +33,110 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 /**
+ * The activation fused after a kernel's bias: none, ReLU (`max(x, 0)`) or ReLU6
+ * (`min(max(x, 0), 6)`), TF's `Relu` and `Relu6` fused ops.
+ *
+ * @example
+ * ```ts
+ * import type { Activation } from "./wgsl_common.ts";
+ * const fpn: Activation = "relu"; // MoveNet's feature-pyramid convs
+ * ```
+ */
+export type Activation = "none" | "relu" | "relu6";
+
+/**
+ * Every {@linkcode Activation}, in the order error messages list them.
+ *
+ * @example
+ * ```ts
+ * import { ACTIVATIONS } from "./wgsl_common.ts";
+ * console.log(ACTIVATIONS.includes("relu")); // true
+ * ```
+ */
+export const ACTIVATIONS: readonly Activation[] = Object.freeze(["none", "relu", "relu6"]);
+
+/**
  * WGSL for the fused activation applied to a `vec4<f32>` expression.
  *
  * @param expr A WGSL `vec4<f32>` expression.
- * @param relu6 Whether to clamp to [0, 6].
+ * @param act The activation.
  * @returns The expression with the activation applied.
  *
  * @example
  * ```ts
  * import { activation } from "./wgsl_common.ts";
- * activation("acc", true); // "clamp(acc, vec4<f32>(0.0), vec4<f32>(6.0))"
+ * activation("acc", "relu6"); // "clamp(acc, vec4<f32>(0.0), vec4<f32>(6.0))"
+ * activation("acc", "relu"); // "max(acc, vec4<f32>(0.0))"
  * ```
  */
-export function activation(expr: string, relu6: boolean): string {
-  return relu6 ? `clamp(${expr}, vec4<f32>(0.0), vec4<f32>(6.0))` : expr;
+export function activation(expr: string, act: Activation): string {
+  if (act === "relu6") return `clamp(${expr}, vec4<f32>(0.0), vec4<f32>(6.0))`;
+  if (act === "relu") return `max(${expr}, vec4<f32>(0.0))`;
+  return expr;
+}
+
+/**
+ * How a shader's header comment names an activation.
+ *
+ * @param act The activation.
+ * @returns `"ReLU6"`, `"ReLU"` or `"no activation"`.
+ *
+ * @example
+ * ```ts
+ * import { activationName } from "./wgsl_common.ts";
+ * activationName("none"); // "no activation"
+ * ```
+ */
+export function activationName(act: Activation): string {
+  return act === "relu6" ? "ReLU6" : act === "relu" ? "ReLU" : "no activation";
+}
+
+/**
+ * The bind group every kernel uses (group 0): its first input, packed filter, packed bias, output,
+ * and an optional second input (a residual, or the other operand of an add). A kernel without
+ * weights or bias leaves those bindings out. The host side (`kernels/compute_kernel.ts`) binds by
+ * these numbers.
+ *
+ * @example
+ * ```ts
+ * import { BINDING } from "./wgsl_common.ts";
+ * console.log(BINDING.second); // 4
+ * ```
+ */
+export const BINDING: Readonly<
+  { input: 0; filter: 1; bias: 2; output: 3; second: 4 }
+> = Object.freeze({ input: 0, filter: 1, bias: 2, output: 3, second: 4 });
+
+/** The WGSL variable of each binding. */
+const BINDING_VARIABLE = {
+  input: "input",
+  filter: "weights",
+  bias: "bias",
+  output: "output",
+  second: "second",
+};
+
+/**
+ * The declaration of one binding of {@linkcode BINDING}: an array of `vec4` (read-only except the
+ * output), named `input`, `weights`, `bias`, `output` or `second`.
+ *
+ * @param binding Which binding.
+ * @param element Element type (default `vec4<f32>`; float16 weight pairs are `vec4<u32>`).
+ * @returns One line of WGSL.
+ *
+ * @example
+ * ```ts
+ * import { bindingDeclaration } from "./wgsl_common.ts";
+ * bindingDeclaration("second"); // "@group(0) @binding(4) var<storage, read> second: array<vec4<f32>>;"
+ * ```
+ */
+export function bindingDeclaration(
+  binding: keyof typeof BINDING,
+  element = "vec4<f32>",
+): string {
+  const access = binding === "output" ? "read_write" : "read";
+  return `@group(0) @binding(${BINDING[binding]}) var<storage, ${access}> ` +
+    `${BINDING_VARIABLE[binding]}: array<${element}>;`;
 }
 
 /**

@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { createGpuContext } from "../kernels/gpu_context.ts";
 import { conv2d } from "../kernels/conv2d.ts";
 import { InvalidInputError } from "../errors.ts";
+import type { Activation } from "../shaders/wgsl_common.ts";
 import {
   CHANNELS,
   checkConvMatrix,
   type ConvCase,
   DILATIONS,
+  EVEN_SIZES,
   SIZES,
   STRIDES,
 } from "./support/conv_case.ts";
@@ -21,7 +23,7 @@ function conv2dCases(): ConvCase[] {
     kernel: number,
     stride: number,
     dilation: number,
-    relu6: boolean,
+    activation: Activation,
   ) =>
     cases.push({
       kind: "conv2d",
@@ -32,30 +34,35 @@ function conv2dCases(): ConvCase[] {
       kernel,
       stride,
       dilation,
-      relu6,
+      activation,
     });
+  const act = (n: number): Activation => (["relu6", "none", "relu"] as const)[n % 3];
   let n = 0;
-  // MobileNet's first layer (3x3, 3→24) at every size × stride × dilation.
-  for (const size of SIZES) {
+  // MobileNet's first layer (3x3, 3→24) at every size × stride × dilation, odd and even sizes.
+  for (const size of [...SIZES, ...EVEN_SIZES]) {
     for (const stride of STRIDES) {
       for (const dilation of DILATIONS) {
-        conv(size, size, 3, 24, 3, stride, dilation, (n++ % 2) === 0);
+        conv(size, size, 3, 24, 3, stride, dilation, act(n++));
       }
     }
   }
   // Every input channel count, each with two output counts, at 7x7; stride and dilation cycle.
   CHANNELS.forEach((cin, i) => {
     for (const cout of [CHANNELS[(i + 2) % CHANNELS.length], CHANNELS[(i + 5) % CHANNELS.length]]) {
-      conv(7, 7, cin, cout, 3, STRIDES[n % 2], DILATIONS[n % 3], (n++ % 2) === 1);
+      conv(7, 7, cin, cout, 3, STRIDES[n % 2], DILATIONS[n % 3], act(n++));
     }
   });
   // Larger grids with wider layers, other kernel sizes, non-square inputs.
-  conv(33, 33, 32, 96, 3, 1, 2, true);
-  conv(65, 65, 24, 17, 3, 2, 1, false);
-  conv(33, 33, 17, 34, 1, 1, 1, false);
-  conv(33, 33, 3, 24, 5, 2, 1, true);
-  conv(7, 33, 3, 24, 3, 2, 1, true);
-  conv(129, 65, 3, 24, 3, 2, 1, true);
+  conv(33, 33, 32, 96, 3, 1, 2, "relu6");
+  conv(65, 65, 24, 17, 3, 2, 1, "none");
+  conv(33, 33, 17, 34, 1, 1, 1, "none");
+  conv(33, 33, 3, 24, 5, 2, 1, "relu6");
+  conv(7, 33, 3, 24, 3, 2, 1, "relu6");
+  conv(129, 65, 3, 24, 3, 2, 1, "relu6");
+  conv(12, 48, 17, 34, 3, 2, 1, "relu");
+  // MoveNet's first layer: Lightning 192x192 3→32, Thunder 256x256 3→56, stride 2 on even sizes.
+  conv(192, 192, 3, 32, 3, 2, 1, "relu6");
+  conv(256, 256, 3, 56, 3, 2, 1, "relu6");
   return cases;
 }
 

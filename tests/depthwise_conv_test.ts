@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { createGpuContext } from "../kernels/gpu_context.ts";
-import { depthwiseConv } from "../kernels/depthwise_conv.ts";
+import { createDepthwiseConvKernel, depthwiseConv } from "../kernels/depthwise_conv.ts";
 import { InvalidInputError } from "../errors.ts";
+import type { Activation } from "../shaders/wgsl_common.ts";
 import {
   CHANNELS,
   checkConvMatrix,
   type ConvCase,
   DILATIONS,
+  EVEN_SIZES,
   SIZES,
   STRIDES,
 } from "./support/conv_case.ts";
@@ -19,7 +21,8 @@ function depthwiseCases(): ConvCase[] {
     channels: number,
     stride: number,
     dilation: number,
-    relu6: boolean,
+    activation: Activation,
+    bias = true,
   ) =>
     cases.push({
       kind: "depthwise",
@@ -30,14 +33,16 @@ function depthwiseCases(): ConvCase[] {
       kernel: 3,
       stride,
       dilation,
-      relu6,
+      activation,
+      bias,
     });
+  const act = (n: number): Activation => (["relu6", "none", "relu"] as const)[n % 3];
   let n = 0;
-  // Every size × stride × dilation; channels cycle through the matrix, ReLU6 alternates.
-  for (const size of SIZES) {
+  // Every size × stride × dilation; channels cycle through the matrix, and so do the activations.
+  for (const size of [...SIZES, ...EVEN_SIZES]) {
     for (const stride of STRIDES) {
       for (const dilation of DILATIONS) {
-        dw(size, size, CHANNELS[n % CHANNELS.length], stride, dilation, n % 2 === 0);
+        dw(size, size, CHANNELS[n % CHANNELS.length], stride, dilation, act(n));
         n++;
       }
     }
@@ -45,19 +50,60 @@ function depthwiseCases(): ConvCase[] {
   // Every channel count × stride × dilation at 33x33 (PoseNet's 513 / stride-16 grid).
   for (const channels of CHANNELS) {
     for (const stride of STRIDES) {
-      for (const dilation of DILATIONS) dw(33, 33, channels, stride, dilation, (n++ % 2) === 1);
+      for (const dilation of DILATIONS) dw(33, 33, channels, stride, dilation, act(++n));
     }
   }
   // Non-square inputs, and the largest layer PoseNet runs with dilation (384 channels at 65x65).
-  dw(7, 33, 96, 1, 2, true);
-  dw(65, 2, 24, 2, 1, false);
-  dw(33, 7, 17, 1, 4, true);
-  dw(65, 65, 384, 1, 4, true);
+  dw(7, 33, 96, 1, 2, "relu6");
+  dw(65, 2, 24, 2, 1, "none");
+  dw(33, 7, 17, 1, 4, "relu6");
+  dw(65, 65, 384, 1, 4, "relu6");
+  dw(12, 48, 34, 2, 1, "relu");
+  return cases;
+}
+
+/**
+ * MoveNet's depthwise layers (channels read from movenet-lightning.json and movenet-thunder.json):
+ * its stride-2 layers all run on even sizes, where TF's SAME pads 0 before and 1 after; then its
+ * bias-less `DepthwiseConv2dNative` of the feature pyramid and heads, and the bias-less kernel on
+ * odd shapes and with an activation.
+ */
+function moveNetCases(): ConvCase[] {
+  const cases: ConvCase[] = [];
+  const dw = (size: number, c: number, stride: number, act: Activation, bias: boolean) =>
+    cases.push({
+      kind: "depthwise",
+      height: size,
+      width: size,
+      inChannels: c,
+      outChannels: c,
+      kernel: 3,
+      stride,
+      dilation: 1,
+      activation: act,
+      bias,
+    });
+  const lightning = [[96, 32, 1], [96, 96, 2], [48, 144, 1], [48, 144, 2], [24, 192, 1]];
+  const lightningLow = [[24, 192, 2], [12, 384, 1], [12, 576, 1], [12, 576, 2], [6, 960, 1]];
+  const thunder = [[128, 192, 2], [64, 240, 2], [32, 336, 2], [16, 1008, 2], [8, 1680, 1]];
+  for (const [size, c, stride] of [...lightning, ...lightningLow, ...thunder]) {
+    dw(size, c, stride, "relu6", true);
+  }
+  for (const [size, c] of [[12, 64], [24, 32], [48, 24], [16, 64], [32, 32], [64, 24]]) {
+    dw(size, c, 1, "none", false);
+  }
+  cases.push({ ...cases.at(-1)!, height: 7, width: 5, inChannels: 17, outChannels: 17 });
+  cases.push({ ...cases.at(-1)!, height: 12, width: 12, stride: 2, dilation: 2 });
+  cases.push({ ...cases.at(-1)!, height: 33, width: 33, activation: "relu6", dilation: 4 });
   return cases;
 }
 
 Deno.test("depthwiseConv() equals ONNX Runtime over the shape matrix, dilated and strided", async (t) => {
   await checkConvMatrix(t, "depthwiseConv", depthwiseCases());
+});
+
+Deno.test("depthwiseConv() equals ONNX Runtime on MoveNet's layers, with and without bias", async (t) => {
+  await checkConvMatrix(t, "depthwiseConv MoveNet", moveNetCases());
 });
 
 Deno.test("depthwiseConv() rejects a filter that is not [kh, kw, C, 1]", async () => {
@@ -93,6 +139,27 @@ Deno.test("depthwiseConv() rejects dilation 0 naming the option", async () => {
         e instanceof InvalidInputError &&
         /dilation must be an integer in \[1, 64\], got 0/.test(e.message),
     );
+  } finally {
+    gpu.destroy();
+  }
+});
+
+Deno.test("createDepthwiseConvKernel() with a null bias has no bias buffer or binding", async () => {
+  const gpu = await createGpuContext();
+  try {
+    const spec = { height: 12, width: 12, channels: 64, activation: "none" } as const;
+    const filter = new Float32Array(9 * 64);
+    const withBias = await createDepthwiseConvKernel(gpu, spec, filter, new Float32Array(64));
+    const without = await createDepthwiseConvKernel(gpu, spec, filter, null);
+    try {
+      assert.match(withBias.wgsl, /@binding\(2\) var<storage, read> bias/);
+      assert.doesNotMatch(without.wgsl, /@binding\(2\)|bias\[/);
+      assert.equal(withBias.bytes - without.bytes, 4 * 64, "the bias is not read");
+      assert.match(without.label, /no-bias$/);
+    } finally {
+      withBias.dispose();
+      without.dispose();
+    }
   } finally {
     gpu.destroy();
   }

@@ -38,7 +38,7 @@ async function smallKernel() {
   const gpu = await createGpuContext();
   const kernel = await createPointwiseConvKernel(
     gpu,
-    { height: 64, width: 64, inChannels: 96, outChannels: 96, relu6: true },
+    { height: 64, width: 64, inChannels: 96, outChannels: 96, activation: "relu6" },
     new Float32Array(96 * 96).fill(0.01),
     new Float32Array(96),
   );

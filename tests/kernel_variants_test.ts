@@ -4,7 +4,8 @@ import { caseName, checkConvCase, type ConvCase, WorstError } from "./support/co
 import { mulberry32, runSeed } from "./support/random.ts";
 
 // Each variant over a slice of the kernel matrix: odd and even sizes, every stride and dilation,
-// channel counts that do and do not fill a tile.
+// channel counts that do and do not fill a tile, every activation, both residual epilogues and the
+// depthwise conv without bias.
 const cases: ConvCase[] = [
   {
     kind: "pointwise",
@@ -15,7 +16,7 @@ const cases: ConvCase[] = [
     kernel: 1,
     stride: 1,
     dilation: 1,
-    relu6: true,
+    activation: "relu6",
   },
   {
     kind: "pointwise",
@@ -26,7 +27,7 @@ const cases: ConvCase[] = [
     kernel: 1,
     stride: 1,
     dilation: 1,
-    relu6: true,
+    activation: "relu6",
   },
   {
     kind: "pointwise",
@@ -37,7 +38,7 @@ const cases: ConvCase[] = [
     kernel: 1,
     stride: 1,
     dilation: 1,
-    relu6: false,
+    activation: "none",
   },
   {
     kind: "pointwise",
@@ -48,7 +49,33 @@ const cases: ConvCase[] = [
     kernel: 1,
     stride: 1,
     dilation: 1,
-    relu6: false,
+    activation: "none",
+  },
+  // MoveNet's epilogues on every pointwise variant: an inverted-residual add and a feature-pyramid
+  // step (lateral conv + the coarser level upsampled 2x), with channel counts that leave padding.
+  {
+    kind: "pointwise",
+    height: 12,
+    width: 12,
+    inChannels: 384,
+    outChannels: 64,
+    kernel: 1,
+    stride: 1,
+    dilation: 1,
+    activation: "none",
+    residual: "identity",
+  },
+  {
+    kind: "pointwise",
+    height: 10,
+    width: 6,
+    inChannels: 34,
+    outChannels: 17,
+    kernel: 1,
+    stride: 1,
+    dilation: 1,
+    activation: "relu",
+    residual: "bilinear2x",
   },
   {
     kind: "depthwise",
@@ -59,7 +86,7 @@ const cases: ConvCase[] = [
     kernel: 3,
     stride: 1,
     dilation: 2,
-    relu6: true,
+    activation: "relu6",
   },
   {
     kind: "depthwise",
@@ -70,7 +97,7 @@ const cases: ConvCase[] = [
     kernel: 3,
     stride: 2,
     dilation: 1,
-    relu6: true,
+    activation: "relu6",
   },
   {
     kind: "depthwise",
@@ -81,7 +108,7 @@ const cases: ConvCase[] = [
     kernel: 3,
     stride: 1,
     dilation: 4,
-    relu6: false,
+    activation: "none",
   },
   {
     kind: "depthwise",
@@ -92,7 +119,30 @@ const cases: ConvCase[] = [
     kernel: 3,
     stride: 2,
     dilation: 2,
-    relu6: false,
+    activation: "none",
+  },
+  {
+    kind: "depthwise",
+    height: 48,
+    width: 48,
+    inChannels: 24,
+    outChannels: 24,
+    kernel: 3,
+    stride: 1,
+    dilation: 1,
+    activation: "none",
+    bias: false,
+  },
+  {
+    kind: "depthwise",
+    height: 12,
+    width: 12,
+    inChannels: 144,
+    outChannels: 144,
+    kernel: 3,
+    stride: 2,
+    dilation: 1,
+    activation: "relu",
   },
   {
     kind: "conv2d",
@@ -103,7 +153,18 @@ const cases: ConvCase[] = [
     kernel: 3,
     stride: 2,
     dilation: 1,
-    relu6: true,
+    activation: "relu6",
+  },
+  {
+    kind: "conv2d",
+    height: 48,
+    width: 48,
+    inChannels: 3,
+    outChannels: 32,
+    kernel: 3,
+    stride: 2,
+    dilation: 1,
+    activation: "relu",
   },
   {
     kind: "conv2d",
@@ -114,7 +175,7 @@ const cases: ConvCase[] = [
     kernel: 3,
     stride: 1,
     dilation: 2,
-    relu6: false,
+    activation: "none",
   },
   {
     kind: "conv2d",
@@ -125,7 +186,7 @@ const cases: ConvCase[] = [
     kernel: 3,
     stride: 2,
     dilation: 4,
-    relu6: true,
+    activation: "relu6",
   },
 ];
 

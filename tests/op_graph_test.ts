@@ -134,10 +134,10 @@ Deno.test("`fuseEpilogues()` folds residual adds and upsample-adds into the prod
   ]);
   const [, proj, , lat, up2] = fused.nodes;
   assert.ok(proj.op === "pointwise" && lat.op === "pointwise");
-  assert.equal(proj.residual, "add");
+  assert.equal(proj.residual, "identity");
   assert.deepEqual(proj.inputs, [expand, g.input]);
   assert.equal(proj.output, block);
-  assert.equal(lat.residual, "add_upsampled2x");
+  assert.equal(lat.residual, "bilinear2x");
   assert.deepEqual(lat.inputs, [block, coarse]);
   assert.equal(lat.output, fpn);
   assert.deepEqual(up2.inputs, [coarse, g.input]);

@@ -2,7 +2,8 @@
  * Padded channels: on the GPU a tensor of C channels is stored as ceil(C / 4) `vec4`s per pixel,
  * and the lanes past C must be written as exactly 0 (the next layer reads whole `vec4`s). Every
  * output here is filled with NaN before the dispatch, and every lane is read back, padded ones
- * included: each kernel variant at channel counts that do not fill a `vec4`, then the network
+ * included: each kernel variant at channel counts that do not fill a `vec4` (with each activation,
+ * the residual epilogues and the bias-less depthwise), the 2x resize, then the network
  * layer by layer (each intermediate buffer poisoned, not fresh zeros) on weights with such channel
  * counts and on the real weights, whose fused heads hold padded lanes.
  */
@@ -15,6 +16,7 @@ import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
 import { KERNEL_VARIANTS } from "../kernels/kernel_variants.ts";
 import { channelSlots, packChannels, packedByteLength } from "../kernels/layout.ts";
 import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
+import { createResizeBilinear2xKernel } from "../kernels/resize_bilinear.ts";
 import { dispatchAndRead } from "../kernels/run_kernel.ts";
 import type { OutputStride } from "../models/architecture.ts";
 import {
@@ -49,6 +51,7 @@ async function runChecked(
   kernel: GpuKernel,
   input: GPUBuffer,
   what: string,
+  second?: GPUBuffer,
 ): Promise<{ buffer: GPUBuffer; lanes: Float32Array }> {
   const [h, w, c] = kernel.outputShape;
   const bytes = packedByteLength(h, w, c);
@@ -56,7 +59,7 @@ async function runChecked(
     size: bytes,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
-  const bindGroup = kernel.bind(input, output);
+  const bindGroup = kernel.bind(input, output, second);
   const lanes = await dispatchAndRead(
     gpu,
     kernel.label,
@@ -89,7 +92,7 @@ Deno.test("every kernel variant writes padded channels as 0 over a NaN-filled ou
   const rng = mulberry32(seed);
   try {
     const [h, w] = [9, 5];
-    for (const [c, relu6] of [[3, true], [5, false], [34, true]] as const) {
+    for (const [c, activation] of [[3, "relu6"], [5, "none"], [34, "relu"]] as const) {
       const input = upload(gpu, packChannels(uniform(rng, h * w * c), h * w, c));
       try {
         for (const [name, tiling] of Object.entries(KERNEL_VARIANTS.depthwise)) {
@@ -104,11 +107,11 @@ Deno.test("every kernel variant writes padded channels as 0 over a NaN-filled ou
                 kernelWidth: 3,
                 stride,
                 dilation,
-                relu6,
+                activation,
                 ...tiling,
               },
               uniform(rng, 9 * c),
-              uniform(rng, c),
+              stride === 2 ? null : uniform(rng, c),
             );
             (await runChecked(gpu, k, input, `depthwise ${name}`)).buffer.destroy();
             k.dispose();
@@ -118,13 +121,57 @@ Deno.test("every kernel variant writes padded channels as 0 over a NaN-filled ou
           for (const out of [6, 17]) {
             const k = await createPointwiseConvKernel(
               gpu,
-              { height: h, width: w, inChannels: c, outChannels: out, relu6, ...tiling },
+              { height: h, width: w, inChannels: c, outChannels: out, activation, ...tiling },
               uniform(rng, c * out),
               uniform(rng, out),
             );
             (await runChecked(gpu, k, input, `pointwise ${name}`)).buffer.destroy();
             k.dispose();
           }
+          // The residual epilogues, from residuals whose own padded lanes are 0 as every kernel
+          // leaves them (an even output for the 2x upsampling: 10x4 from 5x2).
+          for (const residual of ["identity", "bilinear2x"] as const) {
+            const [oh, ow] = residual === "identity" ? [h, w] : [10, 4];
+            const k = await createPointwiseConvKernel(
+              gpu,
+              {
+                height: oh,
+                width: ow,
+                inChannels: c,
+                outChannels: c,
+                activation,
+                residual,
+                ...tiling,
+              },
+              uniform(rng, c * c),
+              uniform(rng, c),
+            );
+            const [rh, rw] = k.secondInputShape!;
+            const second = upload(gpu, packChannels(uniform(rng, rh * rw * c), rh * rw, c));
+            const own = upload(gpu, packChannels(uniform(rng, oh * ow * c), oh * ow, c));
+            const what = `pointwise ${name} + ${residual}`;
+            (await runChecked(gpu, k, oh === h ? input : own, what, second)).buffer.destroy();
+            for (const b of [second, own]) b.destroy();
+            k.dispose();
+          }
+        }
+        for (const add of [false, true]) {
+          const k = await createResizeBilinear2xKernel(gpu, {
+            height: h,
+            width: w,
+            channels: c,
+            add,
+          });
+          const addend = upload(gpu, packChannels(uniform(rng, 4 * h * w * c), 4 * h * w, c));
+          const out = await runChecked(
+            gpu,
+            k,
+            input,
+            `resize add=${add}`,
+            add ? addend : undefined,
+          );
+          for (const b of [out.buffer, addend]) b.destroy();
+          k.dispose();
         }
         for (const [name, tiling] of Object.entries(KERNEL_VARIANTS.conv2d)) {
           for (const out of [5, 17]) {
@@ -139,7 +186,7 @@ Deno.test("every kernel variant writes padded channels as 0 over a NaN-filled ou
                 kernelWidth: 3,
                 stride: 2,
                 dilation: 1,
-                relu6,
+                activation,
                 ...tiling,
               },
               uniform(rng, 9 * c * out),

@@ -146,7 +146,7 @@ function installBlobUrlPatch(): () => void {
 }
 
 /** One ORT module instance and the lock its runs take. */
-interface OrtInstance {
+export interface OrtInstance {
   readonly ort: Ort;
   /** Runs `fn` after every earlier locked call on this instance has settled. */
   readonly locked: <T>(fn: () => Promise<T>) => Promise<T>;
@@ -158,9 +158,13 @@ const instances = new Map<string, Promise<OrtInstance>>();
  * The ORT module instance whose wasm runs `numThreads` threads and whose WebGPU EP (if used) runs
  * on `provider` (imported on first use). ORT keeps one WebGPU adapter per module instance, so each
  * provider has its own instance too; on Dawn, `env.webgpu.adapter` is set to the adapter the
- * project's Dawn provider finds (ORT then requests its own device from it).
+ * project's Dawn provider finds (ORT then requests its own device from it). Shared with the MoveNet
+ * peers (`ort_movenet.ts`).
  */
-function ortInstance(numThreads: number, provider: WebGpuProvider): Promise<OrtInstance> {
+export function ortInstance(
+  numThreads: number,
+  provider: WebGpuProvider,
+): Promise<OrtInstance> {
   const key = `threads=${numThreads}&provider=${provider}`;
   let instance = instances.get(key);
   if (instance === undefined) {
