@@ -188,7 +188,10 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
  * Checks that `graph` holds the weights of `artifacts`: the largest float16-quantised weight,
  * decoded here from the raw bytes, must equal the graph's tensor exactly.
  */
-function checkOurWeights(graph: tfconv.GraphModel, artifacts: tf.io.ModelArtifacts): string {
+async function checkOurWeights(
+  graph: tfconv.GraphModel,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<string> {
   const bytes = new Uint8Array(artifacts.weightData as ArrayBuffer);
   let offset = 0;
   let best: { spec: tf.io.WeightsManifestEntry; offset: number; size: number } | undefined;
@@ -207,7 +210,7 @@ function checkOurWeights(graph: tfconv.GraphModel, artifacts: tf.io.ModelArtifac
   if (!best) throw new Error("no float16 weight in the model to check");
   const tensor = graph.weights[best.spec.name]?.[0];
   if (!tensor) throw new Error(`the loaded graph has no weight ${best.spec.name}`);
-  const got = tensor.dataSync();
+  const got = await tensor.data(); // asynchronous: the webgpu backends cannot read synchronously
   const view = new DataView(bytes.buffer, bytes.byteOffset + best.offset, best.size * 2);
   for (let i = 0; i < best.size; i++) {
     const want = Math.fround(halfToNumber(view.getUint16(i * 2, true)));
@@ -246,7 +249,7 @@ export async function createTfjsMoveNetDetector(
   // pose-detection keeps the graph model in this (JS-visible) field of its MoveNetDetector.
   const graph = (detector as unknown as { moveNetModel: tfconv.GraphModel }).moveNetModel;
   try {
-    checkOurWeights(graph, artifacts);
+    await checkOurWeights(graph, artifacts);
   } catch (e) {
     detector.dispose();
     throw e;
