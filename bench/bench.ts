@@ -350,31 +350,33 @@ async function main(): Promise<void> {
     endToEnd.find((f) =>
       f.engine === "this" && f.provider === reference && f.resolution === r && f.mode === "latency"
     );
-  console.log(table(
-    [
-      "engine",
-      "R",
-      "latency ms (median)",
-      "min–max",
-      "throughput fps (3 in flight)",
-      `engine vs this (${reference ?? "-"}), latency`,
-    ],
-    endToEnd.filter((f) => f.mode === "latency").map((f) => {
-      const tp = endToEnd.find((g) =>
-        g.engine === f.engine && g.provider === f.provider && g.resolution === f.resolution &&
-        g.mode === "throughput"
-      );
-      const mine = ours(f.resolution);
-      return [
-        engineLabel(f.engine, f.provider),
-        String(f.resolution),
-        fmt(f.medianMs),
-        `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
-        tp ? fmt(tp.framesPerSecond) : "-",
-        mine ? `${fmt(f.medianMs / mine.medianMs, 2)}×` : "-",
-      ];
-    }),
-  ));
+  if (endToEnd.length) {
+    console.log(table(
+      [
+        "engine",
+        "R",
+        "latency ms (median)",
+        "min–max",
+        "throughput fps (3 in flight)",
+        `engine vs this (${reference ?? "-"}), latency`,
+      ],
+      endToEnd.filter((f) => f.mode === "latency").map((f) => {
+        const tp = endToEnd.find((g) =>
+          g.engine === f.engine && g.provider === f.provider && g.resolution === f.resolution &&
+          g.mode === "throughput"
+        );
+        const mine = ours(f.resolution);
+        return [
+          engineLabel(f.engine, f.provider),
+          String(f.resolution),
+          fmt(f.medianMs),
+          `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
+          tp ? fmt(tp.framesPerSecond) : "-",
+          mine ? `${fmt(f.medianMs / mine.medianMs, 2)}×` : "-",
+        ];
+      }),
+    ));
+  }
   if (moveNet.figures.length) {
     console.log("");
     console.log(moveNetTable(moveNet.figures, reference));
