@@ -28,6 +28,8 @@
 
 export * from "./errors.ts";
 export * from "./models/posenet_model.ts";
+export { COCO_KEYPOINTS, createDetector } from "./models/pose_detector.ts";
+export type * from "./models/detector_types.ts";
 export type { PoseImage } from "./models/pose_image.ts";
 export * from "./decode/keypoints.ts";
 export { decodeSinglePose } from "./decode/single_pose.ts";

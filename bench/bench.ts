@@ -4,10 +4,15 @@
  *
  * ```sh
  * deno task bench [--quick] [--json out.json] [--webgpu deno,dawn]
+ *                 [--models posenet,movenet-lightning,movenet-thunder]
  *                 [--variant pointwise=simple,depthwise=tiled] [--engines this,ort-wasm-2t]
  *                 [--resolutions 257,513] [--no-kernels]
  *                 [--kernel-timing timestamp-query|cpu-batched]
  * ```
+ *
+ * `--models` (default all three): PoseNet's rows at each `--resolutions` and its kernel table, and
+ * MoveNet Lightning's and Thunder's end-to-end rows (`movenet_bench.ts`) next to ONNX Runtime
+ * running the same network as ONNX and TF.js pose-detection.
  *
  * `--webgpu` names the WebGPU providers (default both): each gets its own device, round trip,
  * ceilings and kernel table, and this runtime and the GPU peers (`ort-webgpu`, `tfjs-webgpu`) run
@@ -39,6 +44,13 @@ import { type Ceilings, measureCeilings } from "./ceilings.ts";
 import { GpuTimer, type TimingMethod } from "./gpu_timer.ts";
 import { benchKernels, type KernelFigure } from "./kernel_bench.ts";
 import {
+  benchMoveNet,
+  MOVENET_BENCH_MODELS,
+  MOVENET_ENGINES,
+  type MoveNetBenchModel,
+  type MoveNetFigure,
+} from "./movenet_bench.ts";
+import {
   type EndToEndFigure,
   endToEndFigure,
   type Engine,
@@ -62,13 +74,17 @@ interface Options {
   engines: EngineName[];
   resolutions: number[];
   kernels: boolean;
+  posenet: boolean;
+  movenet: MoveNetBenchModel[];
 }
+
+const MODELS = ["posenet", ...MOVENET_BENCH_MODELS] as const;
 
 function usage(message: string): never {
   console.error(`bench: ${message}`);
   console.error(
     "usage: deno task bench [--quick] [--json FILE] [--webgpu deno,dawn] " +
-      "[--variant family=name,...] [--engines this,ort-wasm-1t,...] [--resolutions 257,513] " +
+      "[--models posenet,movenet-lightning,movenet-thunder] [--variant family=name,...] [--engines this,ort-wasm-1t,...] [--resolutions 257,513] " +
       "[--no-kernels] [--kernel-timing timestamp-query|cpu-batched]",
   );
   Deno.exit(2);
@@ -82,6 +98,8 @@ function parseOptions(args: string[]): Options {
     engines: [...ENGINES],
     resolutions: [257, 513],
     kernels: true,
+    posenet: true,
+    movenet: [...MOVENET_BENCH_MODELS],
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -89,7 +107,16 @@ function parseOptions(args: string[]): Options {
     if (arg === "--quick") options.quick = true;
     else if (arg === "--no-kernels") options.kernels = false;
     else if (arg === "--json") options.json = value();
-    else if (arg === "--webgpu") {
+    else if (arg === "--models") {
+      const names = value().split(",");
+      for (const n of names) {
+        if (!(MODELS as readonly string[]).includes(n)) {
+          usage(`unknown model ${JSON.stringify(n)}; known: ${MODELS.join(", ")}`);
+        }
+      }
+      options.posenet = names.includes("posenet");
+      options.movenet = MOVENET_BENCH_MODELS.filter((m) => names.includes(m));
+    } else if (arg === "--webgpu") {
       const names = value().split(",");
       try {
         options.webgpu = [...new Set(names.map((n) => resolveWebGpuProvider(n)))];
@@ -118,7 +145,9 @@ function parseOptions(args: string[]): Options {
     } else if (arg === "--engines") {
       const names = value().split(",");
       for (const n of names) {
-        if (!ENGINES.includes(n as EngineName)) usage(`unknown engine ${JSON.stringify(n)}`);
+        const known = ENGINES.includes(n as EngineName) ||
+          (MOVENET_ENGINES as readonly string[]).includes(n);
+        if (!known) usage(`unknown engine ${JSON.stringify(n)}`);
       }
       options.engines = names as EngineName[];
     } else if (arg === "--resolutions") {
@@ -181,7 +210,7 @@ async function main(): Promise<void> {
   }
 
   const kernels: KernelFigure[] = [];
-  if (options.kernels) {
+  if (options.kernels && options.posenet) {
     for (const { provider, gpu, timer, ceilings } of providers) {
       // Every distinct layer shape the network runs at these sizes: stride 16 as recorded, then
       // the atrous layers of strides 8 and 32.
@@ -210,7 +239,7 @@ async function main(): Promise<void> {
   const endToEnd: EndToEndFigure[] = [];
   const descriptions: Record<string, string> = {};
   const inFlight = 3;
-  for (const resolution of options.resolutions) {
+  for (const resolution of options.posenet ? options.resolutions : []) {
     const engines: Engine[] = [];
     const start = async (label: string, make: () => Promise<Engine>) => {
       try {
@@ -220,6 +249,7 @@ async function main(): Promise<void> {
       }
     };
     for (const name of options.engines) {
+      if (!ENGINES.includes(name)) continue; // a MoveNet-only engine
       if (name === "this") {
         for (const { provider, gpu } of providers) {
           await start(`this (${provider})`, async () => {
@@ -287,6 +317,17 @@ async function main(): Promise<void> {
     for (const engine of engines) await engine.dispose();
   }
 
+  const moveNet = await benchMoveNet({
+    models: options.movenet,
+    engines: options.engines,
+    providers,
+    image,
+    runs,
+    quick: options.quick,
+    log,
+  });
+  Object.assign(descriptions, moveNet.descriptions);
+
   const date = new Date().toISOString();
   console.log(`\n## posenet-webgpu bench, ${date.slice(0, 10)}`);
   for (const { provider, gpu, timer, ceilings } of providers) {
@@ -309,31 +350,37 @@ async function main(): Promise<void> {
     endToEnd.find((f) =>
       f.engine === "this" && f.provider === reference && f.resolution === r && f.mode === "latency"
     );
-  console.log(table(
-    [
-      "engine",
-      "R",
-      "latency ms (median)",
-      "min–max",
-      "throughput fps (3 in flight)",
-      `engine vs this (${reference ?? "-"}), latency`,
-    ],
-    endToEnd.filter((f) => f.mode === "latency").map((f) => {
-      const tp = endToEnd.find((g) =>
-        g.engine === f.engine && g.provider === f.provider && g.resolution === f.resolution &&
-        g.mode === "throughput"
-      );
-      const mine = ours(f.resolution);
-      return [
-        engineLabel(f.engine, f.provider),
-        String(f.resolution),
-        fmt(f.medianMs),
-        `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
-        tp ? fmt(tp.framesPerSecond) : "-",
-        mine ? `${fmt(f.medianMs / mine.medianMs, 2)}×` : "-",
-      ];
-    }),
-  ));
+  if (endToEnd.length) {
+    console.log(table(
+      [
+        "engine",
+        "R",
+        "latency ms (median)",
+        "min–max",
+        "throughput fps (3 in flight)",
+        `engine vs this (${reference ?? "-"}), latency`,
+      ],
+      endToEnd.filter((f) => f.mode === "latency").map((f) => {
+        const tp = endToEnd.find((g) =>
+          g.engine === f.engine && g.provider === f.provider && g.resolution === f.resolution &&
+          g.mode === "throughput"
+        );
+        const mine = ours(f.resolution);
+        return [
+          engineLabel(f.engine, f.provider),
+          String(f.resolution),
+          fmt(f.medianMs),
+          `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
+          tp ? fmt(tp.framesPerSecond) : "-",
+          mine ? `${fmt(f.medianMs / mine.medianMs, 2)}×` : "-",
+        ];
+      }),
+    ));
+  }
+  if (moveNet.figures.length) {
+    console.log("");
+    console.log(moveNetTable(moveNet.figures, reference));
+  }
   if (kernels.length) {
     console.log("");
     console.log(table(
@@ -377,6 +424,7 @@ async function main(): Promise<void> {
       },
       ceilings: providers.map((p) => p.ceilings),
       endToEnd,
+      moveNet: moveNet.figures,
       kernels,
     };
     await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
@@ -386,6 +434,33 @@ async function main(): Promise<void> {
     timer.dispose();
     gpu.destroy();
   }
+}
+
+/** The MoveNet rows: latency, and each engine's ratio to this runtime on `reference`. */
+function moveNetTable(figures: readonly MoveNetFigure[], reference: WebGpuProvider | null): string {
+  return table(
+    [
+      "model",
+      "engine",
+      "input",
+      "latency ms (median)",
+      "min–max",
+      `engine vs this (${reference ?? "-"})`,
+    ],
+    figures.map((f) => {
+      const mine = figures.find((g) =>
+        g.model === f.model && g.engine === "this" && g.provider === reference
+      );
+      return [
+        f.model,
+        engineLabel(f.engine, f.provider),
+        `${f.resolution}²`,
+        fmt(f.medianMs),
+        `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
+        mine ? `${fmt(f.medianMs / mine.medianMs, 2)}×` : "-",
+      ];
+    }),
+  );
 }
 
 if (import.meta.main) {

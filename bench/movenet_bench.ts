@@ -1,0 +1,183 @@
+/**
+ * The bench's MoveNet rows: SinglePose Lightning and Thunder end to end (image bytes in, 17
+ * keypoints in image pixels out) on this runtime, ONNX Runtime running the same backbone and heads
+ * converted to ONNX (wasm 1 and 2 threads, webgpu), and TF.js pose-detection (webgpu, wasm), all in
+ * the same interleaved latency rounds, the GPU engines once per WebGPU provider.
+ *
+ * Latency only: this runtime's MoveNet detector runs one frame at a time (calls queue), so frames
+ * in flight would measure the queue, not the GPU.
+ *
+ * @module
+ */
+
+import type { GpuContext } from "../kernels/gpu_context.ts";
+import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import { PART_NAMES, type Pose } from "../decode/keypoints.ts";
+import { fetchDefaultWeights } from "../models/default_weights.ts";
+import type { PoseImage } from "../models/pose_image.ts";
+import { createDetector } from "../models/pose_detector.ts";
+import { createMovenetOrtPeer, MOVENET_ORT_PEER_NAMES } from "./peers/ort_movenet.ts";
+import { MOVENET_PEER_FACTORIES } from "./peers/tfjs_movenet.ts";
+import type { PeerImage } from "./peers/peer.ts";
+import {
+  type EndToEndFigure,
+  endToEndFigure,
+  type Engine,
+  interleavedLatency,
+  warmUp,
+} from "./end_to_end.ts";
+
+/** The MoveNet models the bench runs. */
+export const MOVENET_BENCH_MODELS = ["movenet-lightning", "movenet-thunder"] as const;
+/** One of {@linkcode MOVENET_BENCH_MODELS}. */
+export type MoveNetBenchModel = (typeof MOVENET_BENCH_MODELS)[number];
+
+/** The engines of a MoveNet row, named as in the PoseNet table. */
+export const MOVENET_ENGINES = [
+  "this",
+  "ort-wasm-1t",
+  "ort-wasm-2t",
+  "ort-webgpu",
+  "tfjs-webgpu",
+  "tfjs-wasm",
+] as const;
+
+/** A MoveNet figure: which model, then the usual end-to-end figure (resolution = input side). */
+export interface MoveNetFigure extends EndToEndFigure {
+  /** `movenet-lightning` or `movenet-thunder`. */
+  readonly model: MoveNetBenchModel;
+}
+
+/** What {@linkcode benchMoveNet} needs. */
+export interface MoveNetBenchOptions {
+  /** Models to run. */
+  readonly models: readonly MoveNetBenchModel[];
+  /** Engines to run (default all). */
+  readonly engines?: readonly string[];
+  /** One device per WebGPU provider, shared with the rest of the bench. */
+  readonly providers: readonly { readonly provider: WebGpuProvider; readonly gpu: GpuContext }[];
+  /** The photo. */
+  readonly image: PoseImage;
+  /** Latency rounds. */
+  readonly runs: number;
+  /** Fewer warm-up frames. */
+  readonly quick: boolean;
+  /** Progress lines. */
+  readonly log: (message: string) => void;
+}
+
+/** pose-detection's `{x, y, score, name}` pose in PoseNet's shape, as the bench's `Engine` returns. */
+function asPose(
+  pose: { score: number; keypoints: readonly { x: number; y: number; score: number }[] },
+): Pose {
+  return {
+    score: pose.score,
+    keypoints: pose.keypoints.map((k, i) => ({
+      part: PART_NAMES[i],
+      score: k.score,
+      position: { x: k.x, y: k.y },
+    })),
+  };
+}
+
+/**
+ * Runs every engine on every model, interleaved per model.
+ *
+ * @param options Models, engines, devices, photo and rounds.
+ * @returns Latency figures, and the engine descriptions by table label.
+ */
+export async function benchMoveNet(
+  options: MoveNetBenchOptions,
+): Promise<{ figures: MoveNetFigure[]; descriptions: Record<string, string> }> {
+  const figures: MoveNetFigure[] = [];
+  const descriptions: Record<string, string> = {};
+  const wanted = new Set(options.engines ?? MOVENET_ENGINES);
+  for (const model of options.models) {
+    const modelJsonPath = await fetchDefaultWeights(model);
+    const variant = model === "movenet-lightning" ? "lightning" : "thunder";
+    const engines: Engine[] = [];
+    const start = async (label: string, make: () => Promise<Engine>) => {
+      try {
+        engines.push(await make());
+      } catch (error) {
+        options.log(`${model}: ${label} could not start: ${(error as Error).message}`);
+      }
+    };
+    if (wanted.has("this")) {
+      for (const { provider, gpu } of options.providers) {
+        await start(`this (${provider})`, async () => {
+          const detector = await createDetector("MoveNet", {
+            modelType: variant === "lightning" ? "SinglePose.Lightning" : "SinglePose.Thunder",
+            context: gpu,
+          });
+          return {
+            name: "this",
+            provider,
+            description: `posenet-webgpu ${detector.model}, WGSL on ${provider} ` +
+              `(${gpu.adapter.backend}), ${gpu.adapter.description}`,
+            estimateSinglePose: async (image) => {
+              const [pose] = await detector.estimatePoses(image);
+              return pose ? asPose(pose) : { score: 0, keypoints: [] };
+            },
+            dispose: () => detector.dispose(),
+          };
+        });
+      }
+    }
+    for (const name of MOVENET_ORT_PEER_NAMES) {
+      if (!wanted.has(name)) continue;
+      const providers = name === "ort-webgpu" ? options.providers.map((p) => p.provider) : [null];
+      for (const provider of providers) {
+        await start(
+          provider ? `${name} (${provider})` : name,
+          () =>
+            createMovenetOrtPeer(name, {
+              model: variant,
+              modelJsonPath,
+              provider: provider ?? undefined,
+            }),
+        );
+      }
+    }
+    for (const [name, factory] of Object.entries(MOVENET_PEER_FACTORIES)) {
+      const short = name.replace("tfjs-movenet-", "tfjs-");
+      if (!wanted.has(short)) continue;
+      const providers = short === "tfjs-webgpu" ? options.providers.map((p) => p.provider) : [null];
+      for (const provider of providers) {
+        await start(provider ? `${short} (${provider})` : short, async () => {
+          const engine = await factory({
+            model,
+            modelJsonPath,
+            provider: provider ?? undefined,
+          });
+          return {
+            ...engine,
+            name: short,
+            estimateSinglePose: (i) => engine.estimateSinglePose(i as PeerImage),
+            dispose: () => engine.dispose(),
+          };
+        });
+      }
+    }
+    const warmups = new Map<Engine, number>();
+    for (const engine of engines) {
+      const label = engine.provider ? `${engine.name} (${engine.provider})` : engine.name;
+      descriptions[`${model} ${label}`] = engine.description;
+      options.log(`${model}: warming up ${label}`);
+      warmups.set(engine, await warmUp(engine, options.image, 3, options.quick ? 8 : 15));
+    }
+    options.log(
+      `${model}: ${options.runs} interleaved latency rounds of ${engines.length} engines`,
+    );
+    const latencies = await interleavedLatency(engines, options.image, options.runs);
+    const side = model === "movenet-lightning" ? 192 : 256;
+    for (const engine of engines) {
+      figures.push({
+        model,
+        ...endToEndFigure(engine, side, "latency", latencies.get(engine)!, 1, warmups.get(engine)!),
+      });
+      await engine.dispose();
+    }
+  }
+  return { figures, descriptions };
+}

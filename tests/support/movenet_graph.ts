@@ -1,0 +1,215 @@
+/**
+ * MoveNet SinglePose's TF.js graph on tfjs-backend-cpu, for the decode and preprocessing tests:
+ * where the weights files are, loading the graph, its decode constants (read through TF.js's own
+ * dequantisation), and one run that returns the heads, the argmax cells and the output.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import * as tfconv from "@tensorflow/tfjs-converter";
+import { dirname, join } from "node:path";
+import { fetchDefaultWeights } from "../../models/default_weights.ts";
+import type { MovenetDecodeConfig } from "../../decode/movenet_decode_gpu.ts";
+
+/** The two single-pose models. */
+export type MovenetModel = "movenet-lightning" | "movenet-thunder";
+
+/** Model input side of each model. */
+export const MOVENET_INPUT_SIZE: Readonly<Record<MovenetModel, number>> = Object.freeze({
+  "movenet-lightning": 192,
+  "movenet-thunder": 256,
+});
+
+/** The graph nodes of the four heads and of the decode steps the tests compare. */
+export const MOVENET_NODES = Object.freeze({
+  center: "StatefulPartitionedCall/center_0/conv2d_4/BiasAdd",
+  heatmap: "StatefulPartitionedCall/kpt_heatmap_0/conv2d_5/BiasAdd",
+  regress: "StatefulPartitionedCall/kpt_regress_0/conv2d_6/BiasAdd",
+  offset: "StatefulPartitionedCall/kpt_offset_0/conv2d_7/BiasAdd",
+  centerArgmax: "StatefulPartitionedCall/ArgMax",
+  keypointArgmax: "StatefulPartitionedCall/ArgMax_1",
+  output: "Identity",
+  prior: "ConstantFolding/StatefulPartitionedCall/truediv_2_recip",
+  gridY: "StatefulPartitionedCall/strided_slice_3",
+  gridX: "StatefulPartitionedCall/strided_slice_4",
+  distanceBias: "StatefulPartitionedCall/add_5/y",
+  outputScale: "StatefulPartitionedCall/Reshape_13",
+  inputMean: "StatefulPartitionedCall/Reshape",
+  inputScale: "StatefulPartitionedCall/truediv",
+  inputOffset: "StatefulPartitionedCall/sub_1/y",
+});
+
+/** Where the package's files were unpacked for this work, until `fetchDefaultWeights` has them. */
+const UNPACKED_MODELS = "/tmp/hm/package/models";
+
+/**
+ * Path of a MoveNet model's `model.json`: from `fetchDefaultWeights(model)` once it takes a model
+ * name, else (while it returns PoseNet's file) from the unpacked package.
+ *
+ * @param model Which model.
+ * @returns The path of its JSON, with the `.bin` beside it.
+ */
+export async function movenetModelPath(model: MovenetModel): Promise<string> {
+  const fetchModel = fetchDefaultWeights as unknown as (model: string) => Promise<string>;
+  const path = await fetchModel(model);
+  if (path.endsWith(`${model}.json`)) return path;
+  return join(UNPACKED_MODELS, `${model}.json`);
+}
+
+/** A loaded graph and what the tests read from it. */
+export interface TfjsMovenet {
+  /** The model. */
+  readonly graph: tfconv.GraphModel;
+  /** Model input side. */
+  readonly inputSize: number;
+  /** Head side (input / 4). */
+  readonly headSize: number;
+  /** The decode constants, as TF.js dequantised them. */
+  readonly decode: MovenetDecodeConfig;
+  /** Reads any weight (constant) node as float32 values. */
+  constant(name: string): Float32Array;
+}
+
+/**
+ * Loads a MoveNet model on tfjs-backend-cpu.
+ *
+ * @param model Which model.
+ * @returns The graph and its constants.
+ */
+export async function loadTfjsMovenet(model: MovenetModel): Promise<TfjsMovenet> {
+  tf.env().set("IS_NODE", false);
+  await tf.setBackend("cpu");
+  const path = await movenetModelPath(model);
+  const json = JSON.parse(await Deno.readTextFile(path));
+  const weightSpecs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights);
+  const shards = await Promise.all(
+    json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) =>
+      Deno.readFile(join(dirname(path), p))
+    ),
+  );
+  const weightData = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
+  let at = 0;
+  for (const s of shards) {
+    weightData.set(s, at);
+    at += s.byteLength;
+  }
+  const graph = await tfconv.loadGraphModel(tf.io.fromMemory({
+    modelTopology: json.modelTopology,
+    weightSpecs,
+    weightData: weightData.buffer,
+    signature: json.signature,
+    format: json.format,
+  }));
+  const constant = (name: string): Float32Array => {
+    const tensors = graph.weights[name];
+    if (!tensors) throw new Error(`${model}: no constant ${name}`);
+    return Float32Array.from(tensors[0].dataSync() as Float32Array);
+  };
+  const inputSize = MOVENET_INPUT_SIZE[model];
+  const headSize = inputSize / 4;
+  const scale = constant(MOVENET_NODES.outputScale);
+  return {
+    graph,
+    inputSize,
+    headSize,
+    constant,
+    decode: {
+      height: headSize,
+      width: headSize,
+      prior: constant(MOVENET_NODES.prior),
+      distanceBias: constant(MOVENET_NODES.distanceBias)[0],
+      outputScale: [scale[0], scale[1]],
+    },
+  };
+}
+
+/** One graph run: the heads (NHWC, batch squeezed), the argmax cells and the output. */
+export interface TfjsMovenetRun {
+  /** `[H, W, 1]`. */
+  readonly center: Float32Array;
+  /** `[H, W, 17]`. */
+  readonly heatmap: Float32Array;
+  /** `[H, W, 34]`. */
+  readonly regress: Float32Array;
+  /** `[H, W, 34]`. */
+  readonly offset: Float32Array;
+  /** The centre cell (`ArgMax`). */
+  readonly centerCell: number;
+  /** The keypoint cells (`ArgMax_1`). */
+  readonly keypointCells: number[];
+  /** `[17 × (y, x, score)]`. */
+  readonly output: Float32Array;
+}
+
+const HEADS = ["center", "heatmap", "regress", "offset"] as const;
+const DECODE_OUTPUTS = [
+  MOVENET_NODES.centerArgmax,
+  MOVENET_NODES.keypointArgmax,
+  MOVENET_NODES.output,
+];
+
+function collect(heads: Float32Array[], decoded: tf.Tensor[]): TfjsMovenetRun {
+  const [center, heatmap, regress, offset] = heads;
+  return {
+    center,
+    heatmap,
+    regress,
+    offset,
+    centerCell: decoded[0].dataSync()[0],
+    keypointCells: Array.from(decoded[1].dataSync()),
+    output: Float32Array.from(decoded[2].dataSync()),
+  };
+}
+
+/**
+ * Runs the whole graph on an int32 input image.
+ *
+ * @param net The loaded model.
+ * @param input `[S, S, 3]` int32 pixel values.
+ * @returns The heads, cells and output.
+ */
+export function runTfjsMovenet(net: TfjsMovenet, input: Int32Array): TfjsMovenetRun {
+  const s = net.inputSize;
+  const image = tf.tensor4d(input, [1, s, s, 3], "int32");
+  const names = [...HEADS.map((h) => MOVENET_NODES[h]), ...DECODE_OUTPUTS];
+  const outputs = net.graph.execute(image, names) as tf.Tensor[];
+  try {
+    const heads = outputs.slice(0, 4).map((t) => Float32Array.from(t.dataSync() as Float32Array));
+    return collect(heads, outputs.slice(4));
+  } finally {
+    image.dispose();
+    for (const t of outputs) t.dispose();
+  }
+}
+
+/**
+ * Runs only the graph's decode, feeding the four head nodes directly.
+ *
+ * @param net The loaded model.
+ * @param heads NHWC heads of the model's head size.
+ * @returns The same heads, the cells and the output.
+ */
+export function runTfjsMovenetDecode(
+  net: TfjsMovenet,
+  heads: {
+    center: Float32Array;
+    heatmap: Float32Array;
+    regress: Float32Array;
+    offset: Float32Array;
+  },
+): TfjsMovenetRun {
+  const h = net.headSize;
+  const channels = { center: 1, heatmap: 17, regress: 34, offset: 34 };
+  const feeds: Record<string, tf.Tensor> = {};
+  for (const name of HEADS) {
+    feeds[MOVENET_NODES[name]] = tf.tensor4d(heads[name], [1, h, h, channels[name]]);
+  }
+  const outputs = net.graph.execute(feeds, DECODE_OUTPUTS) as tf.Tensor[];
+  try {
+    return collect(HEADS.map((name) => heads[name]), outputs);
+  } finally {
+    for (const t of [...Object.values(feeds), ...outputs]) t.dispose();
+  }
+}
