@@ -216,16 +216,9 @@ async function defaultLoader(config: PoseCliLoadConfig): Promise<PoseCliModel> {
   return await load(config);
 }
 
-/** The shape of `models/pose_detector.ts` the CLI uses. */
-interface DetectorModule {
-  createDetector(model: "MoveNet", config: MoveNetConfig): Promise<PoseDetector>;
-}
-
 /** `createDetector("MoveNet", config)`, imported lazily. */
 async function defaultDetectorLoader(config: PoseCliDetectorConfig): Promise<PoseDetector> {
-  // TODO(merge): a literal `import("../models/pose_detector.ts")` once that module is in main.
-  const specifier = new URL("../models/pose_detector.ts", import.meta.url).href;
-  const { createDetector } = (await import(specifier)) as DetectorModule;
+  const { createDetector } = await import("../models/pose_detector.ts");
   return await createDetector("MoveNet", config);
 }
 

@@ -53,15 +53,6 @@ export {
 export { errorLine, formatResult, type PoseCliResult } from "./_output.ts";
 export type { Keypoint, PartName, Pose, Vector2D } from "../decode/keypoints.ts";
 export type { PoseImage } from "../models/pose_image.ts";
-export type {
-  DetectedPose,
-  DetectorConfigBase,
-  DetectorKeypoint,
-  EstimationConfig,
-  MoveNetConfig,
-  MoveNetModelType,
-  PoseDetector,
-} from "../models/detector_types.ts";
 export { InvalidInputError, PoseNetError } from "../errors.ts";
 
 /**
