@@ -50,10 +50,24 @@ export async function createDetector(
   model: "MoveNet",
   config?: MoveNetConfig,
 ): Promise<PoseDetector>;
+/**
+ * Builds a PoseNet detector: PoseNet behind pose-detection's interface.
+ *
+ * @param model `"PoseNet"`.
+ * @param config Output stride, input resolution, weights, provider.
+ * @returns The detector.
+ */
 export async function createDetector(
   model: "PoseNet",
   config?: PoseNetDetectorConfig,
 ): Promise<PoseDetector>;
+/**
+ * Builds the detector `model` names, with that model's config.
+ *
+ * @param model `"MoveNet"` or `"PoseNet"`.
+ * @param config The model's options.
+ * @returns The detector.
+ */
 export async function createDetector(
   model: SupportedModel,
   config?: MoveNetConfig | PoseNetDetectorConfig,
