@@ -65,7 +65,8 @@ export class WebGpuUnavailableError extends PoseNetError {}
  *
  * @example
  * ```ts
- * import { createGpuContext, DeviceLostError, pointwiseConv } from "./mod.ts";
+ * import { createGpuContext, pointwiseConv } from "./kernels/mod.ts";
+ * import { DeviceLostError } from "./mod.ts";
  *
  * const gpu = await createGpuContext();
  * gpu.destroy();
@@ -95,7 +96,8 @@ export class ModelLoadError extends PoseNetError {}
  *
  * @example
  * ```ts
- * import { InvalidInputError, validateInputResolution } from "./mod.ts";
+ * import { validateInputResolution } from "./kernels/mod.ts";
+ * import { InvalidInputError } from "./mod.ts";
  *
  * try {
  *   validateInputResolution(256, 16); // must be k·16 + 1

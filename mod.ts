@@ -20,8 +20,9 @@
  * 32 MB kept, PoseNet's and MoveNet's) into `~/.cache/posenet-webgpu` (or `$POSENET_CACHE_DIR`), so it needs
  * `--allow-net=registry.npmjs.org --allow-read --allow-write --allow-env`.
  *
- * The kernels are usable on their own: each runs once on host `Float32Array`s in NHWC with
- * weights in TensorFlow layout, and each is checked against ONNX Runtime in the tests.
+ * MoveNet runs through `createDetector("MoveNet", …)`, pose-detection's interface. The kernels,
+ * the op-graph runtime and the networks as built are the second entry point,
+ * `@posekit/posenet-webgpu/kernels` (`kernels/mod.ts`).
  *
  * @module
  */
@@ -44,24 +45,7 @@ export {
   type FetchDefaultWeightsOptions,
 } from "./models/default_weights.ts";
 export type * from "./models/posenet_weights.ts";
-export {
-  type LayerSchedule,
-  type OutputStride,
-  resolveLayerSchedule,
-  validateInputResolution,
-  type ValidInputResolution,
-} from "./models/architecture.ts";
-export { HEAD_LAYOUT, type NetworkBuffers, type PoseNetNetwork } from "./models/posenet_network.ts";
+export type { OutputStride } from "./models/architecture.ts";
 export * from "./kernels/gpu_context.ts";
 export * from "./kernels/webgpu_provider.ts";
-export * from "./kernels/host_tensor.ts";
-export * from "./kernels/compute_kernel.ts";
-export * from "./kernels/conv2d.ts";
-export * from "./kernels/depthwise_conv.ts";
-export * from "./kernels/pointwise_conv.ts";
-export * from "./kernels/resize_bilinear.ts";
-export { type Activation, ACTIVATIONS } from "./shaders/wgsl_common.ts";
-export { type Residual, RESIDUALS } from "./shaders/residual.ts";
-export * from "./kernels/same_padding.ts";
-export { channelSlots, packChannels, packedByteLength, unpackChannels } from "./kernels/layout.ts";
-export * from "./kernels/kernel_variants.ts";
+export type { KernelVariantChoice } from "./kernels/kernel_variants.ts";

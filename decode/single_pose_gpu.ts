@@ -56,7 +56,7 @@ export interface SinglePoseDecoderConfig {
  *
  * @example
  * ```ts
- * import { createGpuContext, HEAD_LAYOUT } from "../mod.ts";
+ * import { createGpuContext, HEAD_LAYOUT } from "../kernels/mod.ts";
  * import { decodeUniforms } from "../shaders/decode_single_pose.ts";
  * import {
  *   createSinglePoseDecoder,

@@ -49,7 +49,7 @@ export interface GraphBuffers {
  *
  * @example
  * ```ts
- * import { createGpuContext, packChannels, packedByteLength } from "../mod.ts";
+ * import { createGpuContext, packChannels, packedByteLength } from "../kernels/mod.ts";
  * import { OpGraphBuilder } from "./op_graph.ts";
  * import { compileOpGraph } from "./compiled_graph.ts";
  *

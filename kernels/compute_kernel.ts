@@ -33,13 +33,7 @@ export type Hwc = readonly [height: number, width: number, channels: number];
  *
  * @example Bind to your own buffers and dispatch
  * ```ts
- * import {
- *   createGpuContext,
- *   createPointwiseConvKernel,
- *   packChannels,
- *   packedByteLength,
- *   unpackChannels,
- * } from "../mod.ts";
+ * import { createGpuContext, createPointwiseConvKernel, packChannels, packedByteLength, unpackChannels } from "./mod.ts";
  *
  * const gpu = await createGpuContext();
  * const [h, w, cin, cout] = [4, 4, 8, 8];
@@ -118,7 +112,7 @@ export interface GpuKernel {
  *
  * @example A kernel family of one's own
  * ```ts
- * import { createGpuContext, createGpuKernel, type GpuKernelSource } from "../mod.ts";
+ * import { createGpuContext, createGpuKernel, type GpuKernelSource } from "./mod.ts";
  * import { runKernelOnce } from "./run_kernel.ts";
  * import { entryPoint } from "../shaders/wgsl_common.ts";
  *
@@ -187,7 +181,7 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
  *
  * @example
  * ```ts
- * import { computePipeline, createGpuContext } from "../mod.ts";
+ * import { computePipeline, createGpuContext } from "./mod.ts";
  * import { pointwiseConvShader } from "../shaders/pointwise_conv.ts";
  *
  * const gpu = await createGpuContext();
@@ -265,7 +259,8 @@ export function workgroupGrid(invocations: number, maxPerDimension: number): [nu
  *
  * @example
  * ```ts
- * import { createGpuContext, uploadStorage } from "../mod.ts";
+ * import { createGpuContext } from "./mod.ts";
+ * import { uploadStorage } from "./compute_kernel.ts";
  *
  * const gpu = await createGpuContext();
  * const buffer = uploadStorage(gpu, new Float32Array([1, 2, 3, 4]), "bias");
@@ -299,7 +294,7 @@ export function uploadStorage(
  *
  * @example
  * ```ts
- * import { createGpuContext, createGpuKernel, type GpuKernelSource } from "../mod.ts";
+ * import { createGpuContext, createGpuKernel, type GpuKernelSource } from "./mod.ts";
  * import { runKernelOnce } from "./run_kernel.ts";
  * import { entryPoint } from "../shaders/wgsl_common.ts";
  *

@@ -79,7 +79,7 @@ export interface Conv2dSpec {
  *
  * @example
  * ```ts
- * import { createConv2dKernel, createGpuContext } from "../mod.ts";
+ * import { createConv2dKernel, createGpuContext } from "./mod.ts";
  * import { runKernelOnce } from "./run_kernel.ts";
  *
  * const gpu = await createGpuContext();
@@ -172,7 +172,7 @@ export async function createConv2dKernel(
  *
  * @example
  * ```ts
- * import { conv2d, type Conv2dOptions } from "../mod.ts";
+ * import { conv2d, type Conv2dOptions } from "./mod.ts";
  *
  * const options: Conv2dOptions = { stride: 1, dilation: 2, activation: "relu", variant: "simple" };
  * const out = await conv2d(

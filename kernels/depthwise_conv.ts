@@ -73,7 +73,7 @@ export interface DepthwiseConvSpec {
  *
  * @example
  * ```ts
- * import { createDepthwiseConvKernel, createGpuContext } from "../mod.ts";
+ * import { createDepthwiseConvKernel, createGpuContext } from "./mod.ts";
  * import { runKernelOnce } from "./run_kernel.ts";
  *
  * const gpu = await createGpuContext();
@@ -149,7 +149,7 @@ export async function createDepthwiseConvKernel(
  *
  * @example
  * ```ts
- * import { depthwiseConv, type DepthwiseConvOptions } from "../mod.ts";
+ * import { depthwiseConv, type DepthwiseConvOptions } from "./mod.ts";
  *
  * const options: DepthwiseConvOptions = { stride: 2, activation: "relu6" };
  * const out = await depthwiseConv(

@@ -82,7 +82,7 @@ export interface PointwiseConvSpec {
  *
  * @example
  * ```ts
- * import { createGpuContext, createPointwiseConvKernel, variantTiling } from "../mod.ts";
+ * import { createGpuContext, createPointwiseConvKernel, variantTiling } from "./mod.ts";
  * import { runKernelOnce } from "./run_kernel.ts";
  *
  * const gpu = await createGpuContext();
@@ -205,7 +205,7 @@ function packHalfPairs(
  *
  * @example
  * ```ts
- * import { createGpuContext, pointwiseConv, type PointwiseConvOptions } from "../mod.ts";
+ * import { createGpuContext, pointwiseConv, type PointwiseConvOptions } from "./mod.ts";
  *
  * const gpu = await createGpuContext();
  * const options: PointwiseConvOptions = { activation: "relu6", context: gpu, variant: "small" };

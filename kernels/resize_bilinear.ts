@@ -51,7 +51,7 @@ export interface ResizeBilinear2xSpec {
  *
  * @example
  * ```ts
- * import { createGpuContext, createResizeBilinear2xKernel } from "../mod.ts";
+ * import { createGpuContext, createResizeBilinear2xKernel } from "./mod.ts";
  * import { runKernelOnce } from "./run_kernel.ts";
  *
  * const gpu = await createGpuContext();
@@ -90,7 +90,7 @@ export async function createResizeBilinear2xKernel(
  *
  * @example
  * ```ts
- * import { resizeBilinear2x, type ResizeBilinear2xOptions } from "../mod.ts";
+ * import { resizeBilinear2x, type ResizeBilinear2xOptions } from "./mod.ts";
  *
  * const options: ResizeBilinear2xOptions = {
  *   add: { data: new Float32Array(4).fill(10), shape: [1, 2, 2, 1] },

@@ -25,7 +25,7 @@ import { InvalidInputError } from "../errors.ts";
  *
  * @example
  * ```ts
- * import { createGpuContext, createPointwiseConvKernel } from "../mod.ts";
+ * import { createGpuContext, createPointwiseConvKernel } from "./mod.ts";
  * import { runKernelOnce } from "./run_kernel.ts";
  *
  * const gpu = await createGpuContext();
@@ -107,7 +107,7 @@ export async function runKernelOnce(
  *
  * @example
  * ```ts
- * import { createGpuContext, createPointwiseConvKernel } from "../mod.ts";
+ * import { createGpuContext, createPointwiseConvKernel } from "./mod.ts";
  * import { runAndDispose } from "./run_kernel.ts";
  *
  * const gpu = await createGpuContext();
