@@ -29,7 +29,7 @@ export interface TensorSpec {
 }
 
 /** What every node has: a name, the tensors it reads, the tensor it writes. */
-interface NodeBase {
+export interface NodeBase {
   /** Readable name (the source node's). */
   readonly name: string;
   /** Indices into {@linkcode OpGraph.tensors} of what the node reads, data input first. */
@@ -40,11 +40,17 @@ interface NodeBase {
 
 /** A full KxK convolution with bias and activation. */
 export interface Conv2dNode extends NodeBase {
+  /** Which op. */
   readonly op: "conv2d";
+  /** Kernel rows. */
   readonly kernelHeight: number;
+  /** Kernel columns. */
   readonly kernelWidth: number;
+  /** Stride, the same on both axes. */
   readonly stride: number;
+  /** Dilation (atrous rate), the same on both axes. */
   readonly dilation: number;
+  /** Activation after the bias. */
   readonly activation: Activation;
   /** TF layout `[kh, kw, cin, cout]`. */
   readonly filter: Float32Array;
@@ -54,11 +60,17 @@ export interface Conv2dNode extends NodeBase {
 
 /** A depthwise KxK convolution, with or without a bias. */
 export interface DepthwiseNode extends NodeBase {
+  /** Which op. */
   readonly op: "depthwise";
+  /** Kernel rows. */
   readonly kernelHeight: number;
+  /** Kernel columns. */
   readonly kernelWidth: number;
+  /** Stride, the same on both axes. */
   readonly stride: number;
+  /** Dilation (atrous rate), the same on both axes. */
   readonly dilation: number;
+  /** Activation after the bias. */
   readonly activation: Activation;
   /** TF layout `[kh, kw, c, 1]`. */
   readonly filter: Float32Array;
@@ -68,7 +80,9 @@ export interface DepthwiseNode extends NodeBase {
 
 /** A 1x1 convolution (a GEMM over pixels × channels), optionally adding a residual. */
 export interface PointwiseNode extends NodeBase {
+  /** Which op. */
   readonly op: "pointwise";
+  /** Activation after the bias. */
   readonly activation: Activation;
   /** TF layout `[1, 1, cin, cout]`. */
   readonly filter: Float32Array;
@@ -84,11 +98,13 @@ export interface PointwiseNode extends NodeBase {
 
 /** Bilinear 2x upsampling with half-pixel centres (TF `ResizeBilinear`), plus `inputs[1]` if any. */
 export interface ResizeNode extends NodeBase {
+  /** Which op. */
   readonly op: "resize_bilinear2x";
 }
 
 /** Elementwise sum of two tensors of one shape (TF `AddV2`). */
 export interface AddNode extends NodeBase {
+  /** Which op. */
   readonly op: "add";
 }
 
@@ -107,7 +123,8 @@ export interface OpGraph {
   readonly outputs: readonly number[];
 }
 
-type NodeFields<N extends OpNode> = Omit<N, "op" | "inputs" | "output" | "name">;
+/** The fields of a node that its builder method takes (all but op, name, inputs and output). */
+export type NodeFields<N extends OpNode> = Omit<N, "op" | "inputs" | "output" | "name">;
 
 /**
  * Builds an {@linkcode OpGraph} node by node, inferring each output's shape.

@@ -47,7 +47,6 @@ export * from "../graph/op_graph.ts";
 export { fuseEpilogues } from "../graph/fuse_epilogues.ts";
 export { type BufferPlan, planBuffers } from "../graph/buffer_plan.ts";
 export * from "../graph/compiled_graph.ts";
-export { LOWERED_OPS, lowerTfjsGraph, type LowerTfjsOptions } from "../graph/lower_tfjs.ts";
 export {
   createPoseNetNetwork,
   HEAD_LAYOUT,
@@ -64,6 +63,7 @@ export {
   type MoveNetNormalisation,
   parseMoveNetGraph,
 } from "../models/movenet_graph.ts";
+export type { ShardData } from "../models/_tfjs_manifest.ts";
 export {
   type LayerSchedule,
   resolveLayerSchedule,

@@ -47,7 +47,11 @@ const MOVENET_OPS: ReadonlySet<string> = new Set([
 const PASS_THROUGH = new Set(["Cast", "Unpack", "ExpandDims", "Squeeze", "Reshape", "Identity"]);
 
 /** The four heads, by the name of the block that computes each. */
-export const MOVENET_HEADS = Object.freeze(
+export const MOVENET_HEADS: readonly {
+  readonly key: "center" | "heatmap" | "regression" | "offset";
+  readonly block: string;
+  readonly channels: number;
+}[] = Object.freeze(
   [
     { key: "center", block: "center_0", channels: 1 },
     { key: "heatmap", block: "kpt_heatmap_0", channels: 17 },

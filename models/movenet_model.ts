@@ -13,14 +13,19 @@
 
 import { InvalidInputError } from "../errors.ts";
 import { showJson } from "../_describe.ts";
-import { cropBox, cropToImageKeypoints, initCropRegion, movenetPoseScore } from "../decode/movenet_crop.ts";
+import {
+  cropBox,
+  cropToImageKeypoints,
+  initCropRegion,
+  movenetPoseScore,
+} from "../decode/movenet_crop.ts";
 import {
   createMovenetDecoder,
-  MOVENET_RESULT_BYTES,
   MOVENET_DECODE_OUTPUT_BYTES,
+  MOVENET_RESULT_BYTES,
   type MovenetDecoder,
 } from "../decode/movenet_decode_gpu.ts";
-import { compileOpGraph, type CompiledGraph, type GraphBuffers } from "../graph/compiled_graph.ts";
+import { type CompiledGraph, compileOpGraph, type GraphBuffers } from "../graph/compiled_graph.ts";
 import {
   createCropResizeKernel,
   type CropResizeKernel,
@@ -211,7 +216,9 @@ class MoveNetDetector implements PoseDetector {
   async #estimate(image: PoseImage, config: EstimationConfig): Promise<DetectedPose[]> {
     if (this.#disposed) throw new InvalidInputError(DISPOSED_MESSAGE);
     if (typeof config !== "object" || config === null) {
-      throw new InvalidInputError(`estimatePoses: config must be an object, got ${showJson(config)}`);
+      throw new InvalidInputError(
+        `estimatePoses: config must be an object, got ${showJson(config)}`,
+      );
     }
     if (config.maxPoses !== undefined && config.maxPoses !== 1) {
       throw new InvalidInputError(
@@ -267,7 +274,12 @@ class MoveNetDetector implements PoseDetector {
     if (score < this.#minPoseScore) return [];
     return [{
       score,
-      keypoints: keypoints.map((k, i) => ({ x: k.x, y: k.y, score: k.score, name: COCO_KEYPOINTS[i] })),
+      keypoints: keypoints.map((k, i) => ({
+        x: k.x,
+        y: k.y,
+        score: k.score,
+        name: COCO_KEYPOINTS[i],
+      })),
     }];
   }
 }

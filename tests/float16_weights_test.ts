@@ -46,7 +46,7 @@ for (const model of ["movenet-lightning", "movenet-thunder"] as const) {
   });
 }
 
-Deno.test("`halfToFloatTable()` maps every float16 bit pattern as tfjs-core does", async () => {
+Deno.test("`halfToFloatTable()` maps every float16 bit pattern as tfjs-core does", () => {
   const all = new Uint16Array(65536).map((_, i) => i);
   const [decoded] = Object.values(tf.io.decodeWeights(all.buffer, [{
     name: "all",
