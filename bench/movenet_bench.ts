@@ -12,7 +12,7 @@
 
 import type { GpuContext } from "../kernels/gpu_context.ts";
 import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
-import { PART_NAMES, type Pose } from "../decode/keypoints.ts";
+import { poseFromDetected } from "../models/pose_shapes.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
 import type { PoseImage } from "../models/pose_image.ts";
 import { createDetector } from "../models/pose_detector.ts";
@@ -66,20 +66,6 @@ export interface MoveNetBenchOptions {
   readonly log: (message: string) => void;
 }
 
-/** pose-detection's `{x, y, score, name}` pose in PoseNet's shape, as the bench's `Engine` returns. */
-function asPose(
-  pose: { score: number; keypoints: readonly { x: number; y: number; score: number }[] },
-): Pose {
-  return {
-    score: pose.score,
-    keypoints: pose.keypoints.map((k, i) => ({
-      part: PART_NAMES[i],
-      score: k.score,
-      position: { x: k.x, y: k.y },
-    })),
-  };
-}
-
 /**
  * Runs every engine on every model, interleaved per model.
  *
@@ -117,7 +103,7 @@ export async function benchMoveNet(
               `(${gpu.adapter.backend}), ${gpu.adapter.description}`,
             estimateSinglePose: async (image) => {
               const [pose] = await detector.estimatePoses(image);
-              return pose ? asPose(pose) : { score: 0, keypoints: [] };
+              return pose ? poseFromDetected(pose) : { score: 0, keypoints: [] };
             },
             dispose: () => detector.dispose(),
           };

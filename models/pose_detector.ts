@@ -6,10 +6,7 @@
 
 import { InvalidInputError } from "../errors.ts";
 import { showJson } from "../_describe.ts";
-import { PART_NAMES } from "../decode/keypoints.ts";
-import type { Pose } from "../decode/keypoints.ts";
 import {
-  COCO_KEYPOINTS,
   type DetectedPose,
   type EstimationConfig,
   type MoveNetConfig,
@@ -19,6 +16,7 @@ import {
 } from "./detector_types.ts";
 import { createMoveNetDetector } from "./movenet_model.ts";
 import { load } from "./posenet_model.ts";
+import { detectedFromPose } from "./pose_shapes.ts";
 import type { PoseImage } from "./pose_image.ts";
 
 export type * from "./detector_types.ts";
@@ -111,22 +109,9 @@ async function createPoseNetDetector(config: PoseNetDetectorConfig): Promise<Pos
       const poses = maxPoses === 1
         ? [await net.estimateSinglePose(image, { flipHorizontal })]
         : await net.estimateMultiplePoses(image, { flipHorizontal, maxDetections: maxPoses });
-      return poses.map(toDetectedPose);
+      return poses.map(detectedFromPose);
     },
     reset() {},
     dispose: () => net.dispose(),
-  };
-}
-
-/** PoseNet's `{part, score, position}` keypoints as pose-detection's `{x, y, score, name}`. */
-function toDetectedPose(pose: Pose): DetectedPose {
-  return {
-    score: pose.score,
-    keypoints: pose.keypoints.map((k) => ({
-      x: k.position.x,
-      y: k.position.y,
-      score: k.score,
-      name: COCO_KEYPOINTS[(PART_NAMES as readonly string[]).indexOf(k.part)],
-    })),
   };
 }

@@ -40,6 +40,7 @@ export interface TfjsConstant {
  * in manifest order, `signature`, …). The model JSON is not edited.
  *
  * @param modelJsonPath Path of model.json (relative paths resolve against the cwd).
+ * @param prepare Edits the parsed model.json first (e.g. PoseNet's output order), if given.
  * @returns The artifacts.
  * @throws {Error} When the file is not a TF.js graph model or a shard cannot be read.
  *
@@ -50,8 +51,12 @@ export interface TfjsConstant {
  * console.log(a.format); // "graph-model"
  * ```
  */
-export async function readTfjsGraphArtifacts(modelJsonPath: string): Promise<tf.io.ModelArtifacts> {
+export async function readTfjsGraphArtifacts(
+  modelJsonPath: string,
+  prepare?: (json: Record<string, unknown>) => void,
+): Promise<tf.io.ModelArtifacts> {
   const json = JSON.parse(await Deno.readTextFile(modelJsonPath));
+  prepare?.(json);
   if (!Array.isArray(json?.modelTopology?.node) || !Array.isArray(json?.weightsManifest)) {
     throw new Error(`${modelJsonPath}: not a TF.js graph model (no modelTopology.node)`);
   }

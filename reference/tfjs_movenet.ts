@@ -24,6 +24,7 @@
  * @module
  */
 
+import { readTfjsGraphArtifacts } from "./tfjs_artifacts.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfconv from "@tensorflow/tfjs-converter";
 import "@tensorflow/tfjs-backend-cpu";
@@ -146,30 +147,7 @@ interface WeightsManifestGroup {
 export async function readTfjsMoveNetArtifacts(
   modelJsonPath: string,
 ): Promise<tf.io.ModelArtifacts> {
-  const json = JSON.parse(await Deno.readTextFile(modelJsonPath));
-  const dir = new URL(".", new URL(modelJsonPath, `file://${Deno.cwd()}/`));
-  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  const chunks: Uint8Array[] = [];
-  for (const group of json.weightsManifest as WeightsManifestGroup[]) {
-    weightSpecs.push(...group.weights);
-    for (const p of group.paths) chunks.push(await Deno.readFile(new URL(p, dir)));
-  }
-  const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    weightData.set(c, at);
-    at += c.byteLength;
-  }
-  return {
-    modelTopology: json.modelTopology,
-    weightSpecs,
-    weightData: weightData.buffer,
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy ?? undefined,
-    signature: json.signature,
-    userDefinedMetadata: json.userDefinedMetadata,
-  };
+  return await readTfjsGraphArtifacts(modelJsonPath);
 }
 
 /** IEEE half → double, by hand (independent of TF.js's decoder). */

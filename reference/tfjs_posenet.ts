@@ -13,6 +13,7 @@
  * @module
  */
 
+import { readTfjsGraphArtifacts } from "./tfjs_artifacts.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfconv from "@tensorflow/tfjs-converter";
 import * as posenet from "@tensorflow-models/posenet";
@@ -117,30 +118,14 @@ export function prepareTfjsPoseNetModel(json: TfjsModelJson): void {
 export async function readTfjsPoseNetArtifacts(
   modelJsonPath: string,
 ): Promise<tf.io.ModelArtifacts> {
-  const json = JSON.parse(await Deno.readTextFile(modelJsonPath)) as TfjsModelJson;
-  prepareTfjsPoseNetModel(json);
-  const dir = new URL(".", new URL(modelJsonPath, `file://${Deno.cwd()}/`));
-  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  const chunks: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    weightSpecs.push(...group.weights);
-    for (const p of group.paths) chunks.push(await Deno.readFile(new URL(p, dir)));
-  }
-  const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    weightData.set(c, at);
-    at += c.byteLength;
-  }
-  return {
-    modelTopology: json.modelTopology as unknown as tf.io.ModelArtifacts["modelTopology"],
-    weightSpecs,
-    weightData: weightData.buffer,
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy ?? undefined,
-    signature: json.signature,
-  };
+  return await readTfjsGraphArtifacts(
+    modelJsonPath,
+    (json) => {
+      prepareTfjsPoseNetModel(json as unknown as TfjsModelJson);
+      // Its metadata repeats the original output signature, which would undo the reordering.
+      delete json.userDefinedMetadata;
+    },
+  );
 }
 
 /**

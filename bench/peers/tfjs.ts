@@ -20,6 +20,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import type * as posenet from "@tensorflow-models/posenet";
 import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
+import { plainPose } from "../../models/pose_shapes.ts";
 import { TFJS_VERSION, type TfjsBackend, tfjsBackendFor, withBackend } from "./_tfjs_backend.ts";
 import {
   createTfjsPoseNet,
@@ -52,17 +53,6 @@ function readArtifacts(modelJsonPath: string): Promise<tf.io.ModelArtifacts> {
     artifacts.catch(() => artifactsCache.delete(modelJsonPath));
   }
   return artifacts;
-}
-
-function toPose(pose: posenet.Pose): Pose {
-  return {
-    score: pose.score,
-    keypoints: pose.keypoints.map((k) => ({
-      part: k.part,
-      score: k.score,
-      position: { x: k.position.x, y: k.position.y },
-    })),
-  };
 }
 
 /** A TF.js peer on the webgpu backend of `provider`, or on the wasm backend when it is `null`. */
@@ -98,7 +88,7 @@ function createTfjsPeer(
           const pose = await net.estimateSinglePose(input as unknown as ImageData, {
             flipHorizontal: false,
           });
-          return toPose(pose);
+          return plainPose(pose);
         });
       },
       dispose(): Promise<void> {

@@ -24,7 +24,7 @@
  */
 
 import * as tfNamespace from "@tensorflow/tfjs-core";
-import { PART_NAMES } from "../../decode/keypoints.ts";
+import { poseFromDetected } from "../../models/pose_shapes.ts";
 import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
 import {
   createTfjsMoveNetDetector,
@@ -121,19 +121,6 @@ async function asWebGpuName<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function toPoseNetShape(poses: MoveNetPose[]): Pose {
-  const [pose] = poses;
-  if (!pose) return { score: 0, keypoints: [] };
-  return {
-    score: pose.score,
-    keypoints: pose.keypoints.map((k, i) => ({
-      part: PART_NAMES[i],
-      score: k.score,
-      position: { x: k.x, y: k.y },
-    })),
-  };
-}
-
 function createPeer(
   name: MoveNetPeerName,
   provider: WebGpuProvider | null,
@@ -182,7 +169,8 @@ function createPeer(
       provider,
       estimatePoses,
       async estimateSinglePose(image: PeerImage): Promise<Pose> {
-        return toPoseNetShape(await estimatePoses(image));
+        const [pose] = await estimatePoses(image);
+        return pose ? poseFromDetected(pose) : { score: 0, keypoints: [] };
       },
       dispose(): Promise<void> {
         return run(() => {
