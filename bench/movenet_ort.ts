@@ -36,7 +36,10 @@ export interface MovenetOrtBenchOptions {
   readonly image?: PoseImage;
   /** Measured frames per engine (default 5). */
   readonly rounds?: number;
-  /** Warm-up frames: at least `min`, at most `max` (default 3 and 8). */
+  /**
+   * Warm-up frames: at least `min`, at most `max` (default 12 and 30: ORT's wasm reaches its
+   * steady speed on Lightning only after about 9 runs, V8 tiering its code up).
+   */
   readonly warmup?: { readonly min: number; readonly max: number };
   /** Progress lines (default: stderr). */
   readonly log?: (line: string) => void;
@@ -72,7 +75,7 @@ export async function benchMovenetOrtPeers(
 ): Promise<MovenetOrtFigure[]> {
   const log = options.log ?? ((line: string) => console.error(line));
   const rounds = options.rounds ?? 5;
-  const warm = options.warmup ?? { min: 3, max: 8 };
+  const warm = options.warmup ?? { min: 12, max: 30 };
   const image = options.image ?? await readImageFile(
     new URL("../tests/fixtures/photos/single_portrait.jpg", import.meta.url).pathname,
   );
