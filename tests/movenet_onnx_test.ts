@@ -35,7 +35,7 @@ import {
 import { evaluateTfjsGraphFloat64, type Float64Tensor } from "../reference/tfjs_graph_float64.ts";
 import { convertTfjsGraphToOnnx } from "../reference/tfjs_to_onnx.ts";
 import { assertClose, difference } from "./support/compare.ts";
-import { moveNetWeights, type MoveNetModelName } from "./support/movenet_weights.ts";
+import { type MoveNetModelName, moveNetWeights } from "./support/movenet_weights.ts";
 import { mulberry32, runSeed, uniform } from "./support/random.ts";
 
 tf.env().set("IS_NODE", false); // silences the "install tfjs-node" banner

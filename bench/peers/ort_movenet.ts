@@ -96,10 +96,11 @@ const EP: Readonly<Record<MovenetOrtPeerName, { ep: "wasm" | "webgpu"; threads: 
  *
  * @example
  * ```ts ignore
+ * import { fetchDefaultWeights } from "../../models/default_weights.ts";
  * import { createMovenetOrtPeer } from "./ort_movenet.ts";
  * const engine = await createMovenetOrtPeer("ort-wasm-1t", {
  *   model: "lightning",
- *   modelJsonPath: "/tmp/hm/package/models/movenet-lightning.json",
+ *   modelJsonPath: await fetchDefaultWeights("movenet-lightning"),
  * });
  * const image = { data: new Uint8Array(640 * 480 * 4).fill(90), width: 640, height: 480 };
  * console.log((await engine.estimateSinglePose(image)).keypoints.length); // 17

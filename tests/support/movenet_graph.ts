@@ -6,6 +6,7 @@
  * @module
  */
 
+import { moveNetWeights } from "./movenet_weights.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tfconv from "@tensorflow/tfjs-converter";
@@ -41,21 +42,14 @@ export const MOVENET_NODES = Object.freeze({
   inputOffset: "StatefulPartitionedCall/sub_1/y",
 });
 
-/** Where the package's files were unpacked for this work, until `fetchDefaultWeights` has them. */
-const UNPACKED_MODELS = "/tmp/hm/package/models";
-
 /**
- * Path of a MoveNet model's `model.json`: from `fetchDefaultWeights(model)` once it takes a model
- * name, else (while it returns PoseNet's file) from the unpacked package.
+ * Path of a MoveNet model's `model.json` in the suite's weights cache.
  *
  * @param model Which model.
  * @returns The path of its JSON, with the `.bin` beside it.
  */
 export async function movenetModelPath(model: MovenetModel): Promise<string> {
-  const fetchModel = fetchDefaultWeights as unknown as (model: string) => Promise<string>;
-  const path = await fetchModel(model);
-  if (path.endsWith(`${model}.json`)) return path;
-  return join(UNPACKED_MODELS, `${model}.json`);
+  return await moveNetWeights(model);
 }
 
 /** A loaded graph and what the tests read from it. */
