@@ -152,7 +152,7 @@ ${entryPoint(p.size * p.size)}
     let log2m = firstLeadingBit(m);
     let q = select(vec3<u32>(24u) - log2m, vec3<u32>(25u) - log2m, (m & (m - 1u)) == vec3<u32>(0u));
     let ones = (vec3<u32>(1u) << (q - 14u)) - 1u;
-    let up = f5 == vec3<i32>(DIGIT) & (vec3<u32>(f4) >> (28u - q)) == ones;
+    let up = (f5 == vec3<i32>(DIGIT)) & ((vec3<u32>(f4) >> (28u - q)) == ones);
     n = clamp(whole + select(vec3<i32>(0), vec3<i32>(1), up), vec3<i32>(0), vec3<i32>(255));
   }
   output[index] = vec4<f32>(norm[n.x].x, norm[n.y].y, norm[n.z].z, 0.0);
