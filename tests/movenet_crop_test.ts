@@ -30,7 +30,7 @@ await tf.setBackend("cpu");
 const PHOTOS = "tests/fixtures/photos";
 
 /** Image sizes: landscape, portrait, square, single rows and columns, odd, the photos' sizes. */
-function sizes(): [number, number][] {
+function drawSizes(): [number, number][] {
   const rng = mulberry32(runSeed("movenet crop sizes"));
   const fixed: [number, number][] = [
     [640, 480],
@@ -51,8 +51,10 @@ function sizes(): [number, number][] {
   return fixed;
 }
 
+const SIZES = drawSizes();
+
 Deno.test("`initCropRegion()` equals pose-detection's initCropRegion", () => {
-  for (const [width, height] of sizes()) {
+  for (const [width, height] of SIZES) {
     for (const firstFrame of [true, false]) {
       assert.deepEqual(
         initCropRegion(width, height, firstFrame),
@@ -70,7 +72,7 @@ Deno.test("`initCropRegion()` equals pose-detection's initCropRegion", () => {
 });
 
 Deno.test("`cropBox()` is the box tf.tensor2d stores", () => {
-  for (const [width, height] of sizes()) {
+  for (const [width, height] of SIZES) {
     const region = initCropRegion(width, height);
     const stored = tf.tidy(() =>
       tf.tensor2d([[region.yMin, region.xMin, region.yMax, region.xMax]]).dataSync()
