@@ -8,8 +8,7 @@
  */
 
 import { PoseNetError } from "../errors.ts";
-import { PART_NAMES, type PartName, type Pose } from "../decode/keypoints.ts";
-import { COCO_KEYPOINTS, type DetectedPose } from "../models/detector_types.ts";
+import type { Pose } from "../decode/keypoints.ts";
 import type { InputResolution } from "../models/posenet_model.ts";
 import type { PoseCliModelName } from "./_model.ts";
 

@@ -6,13 +6,12 @@
 
 import { InvalidInputError } from "../errors.ts";
 import { showJson } from "../_describe.ts";
-import {
-  type DetectedPose,
-  type EstimationConfig,
-  type MoveNetConfig,
-  type PoseDetector,
-  type PoseNetDetectorConfig,
-  type SupportedModel,
+import type {
+  EstimationConfig,
+  MoveNetConfig,
+  PoseDetector,
+  PoseNetDetectorConfig,
+  SupportedModel,
 } from "./detector_types.ts";
 import { createMoveNetDetector } from "./movenet_model.ts";
 import { load } from "./posenet_model.ts";

@@ -13,8 +13,10 @@ import { cropBox, initCropRegion } from "../decode/movenet_crop.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { InvalidInputError } from "../errors.ts";
 import {
+  f32Ulps,
   loadTfjsMovenet,
   MOVENET_NODES,
+  MOVENET_SCORE_ULPS,
   type MovenetModel,
   runTfjsMovenet,
   runTfjsMovenetDecode,
@@ -24,24 +26,14 @@ import { mulberry32, type Rng, runSeed, uniform } from "./support/random.ts";
 
 const PHOTOS = "tests/fixtures/photos";
 const PARTS = 17;
-/**
- * Largest score difference allowed, in f32 ULPs: the shader's exp is within about 1.5 ULP (its
- * Taylor remainder < 0.1, Horner and 1 + p roundings), then 1 + e and the division round once
- * each, and TF rounds its f64 result once: at most 3 ULP apart on a GPU whose division is
- * correctly rounded (llvmpipe's is). One ULP of margin for the GPU's division.
- */
-const SCORE_ULPS = 4;
+const SCORE_ULPS = MOVENET_SCORE_ULPS;
 /**
  * Two cells may swap in an argmax only if the reference's values at them are this close, in ULPs
  * of the larger: each of ours is within SCORE_ULPS + 1 (the product or division after it).
  */
 const SWAP_ULPS = 2 * (SCORE_ULPS + 1);
 
-/** Distance in f32 ULPs (bit patterns of the two values, same sign). */
-function ulps(a: number, b: number): number {
-  const bits = new Int32Array(new Float32Array([a, b]).buffer);
-  return Math.abs(bits[0] - bits[1]);
-}
+const ulps = f32Ulps;
 
 /** The int32 model input pose-detection makes from a photo (first-frame crop, cropAndResize). */
 async function photoInput(name: string, size: number): Promise<Int32Array> {

@@ -12,6 +12,8 @@
 
 import type { PeerImage } from "./peer.ts";
 
+import { cropBox, initCropRegion } from "../../decode/movenet_crop.ts";
+
 /** A crop box as fractions of the image (`tf.image.cropAndResize`'s `[y1, x1, y2, x2]`). */
 export interface CropBox {
   /** Top. */
@@ -39,13 +41,8 @@ export interface CropBox {
  * ```
  */
 export function movenetFirstCrop(width: number, height: number): CropBox {
-  const f = Math.fround;
-  if (width > height) {
-    const xMin = (width / 2 - height / 2) / width;
-    return { yMin: 0, xMin: f(xMin), yMax: 1, xMax: f(xMin + height / width) };
-  }
-  const yMin = (height / 2 - width / 2) / height;
-  return { yMin: f(yMin), xMin: 0, yMax: f(yMin + width / height), xMax: 1 };
+  const [yMin, xMin, yMax, xMax] = cropBox(initCropRegion(width, height));
+  return { yMin, xMin, yMax, xMax };
 }
 
 /**

@@ -18,7 +18,6 @@
  */
 
 import type * as tf from "@tensorflow/tfjs-core";
-import type * as posenet from "@tensorflow-models/posenet";
 import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
 import { plainPose } from "../../models/pose_shapes.ts";
 import { TFJS_VERSION, type TfjsBackend, tfjsBackendFor, withBackend } from "./_tfjs_backend.ts";

@@ -11,7 +11,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tfconv from "@tensorflow/tfjs-converter";
 import { dirname, join } from "node:path";
-import { fetchDefaultWeights } from "../../models/default_weights.ts";
 import type { MovenetDecodeConfig } from "../../decode/movenet_decode_gpu.ts";
 
 /** The two single-pose models. */
@@ -43,6 +42,26 @@ export const MOVENET_NODES = Object.freeze({
 });
 
 /**
+ * Largest difference between our GPU decode's scores and TF.js's, in f32 ULPs: the shader's exp
+ * is within about 1.5 ULP (its Taylor remainder < 0.1, Horner and 1 + p roundings), then 1 + e and
+ * the division round once each, and TF rounds its f64 result once: at most 3 ULP apart on a GPU
+ * whose division is correctly rounded (llvmpipe's is). One ULP of margin for the GPU's division.
+ */
+export const MOVENET_SCORE_ULPS = 4;
+
+/**
+ * Distance between two f32 values in ULPs (their bit patterns; same sign).
+ *
+ * @param a One value.
+ * @param b The other.
+ * @returns |bits(a) − bits(b)|.
+ */
+export function f32Ulps(a: number, b: number): number {
+  const bits = new Int32Array(new Float32Array([a, b]).buffer);
+  return Math.abs(bits[0] - bits[1]);
+}
+
+/**
  * Path of a MoveNet model's `model.json` in the suite's weights cache.
  *
  * @param model Which model.
@@ -67,14 +86,12 @@ export interface TfjsMovenet {
 }
 
 /**
- * Loads a MoveNet model on tfjs-backend-cpu.
+ * Reads a MoveNet model's JSON and weights into artifacts for `tf.io.fromMemory`.
  *
  * @param model Which model.
- * @returns The graph and its constants.
+ * @returns The artifacts.
  */
-export async function loadTfjsMovenet(model: MovenetModel): Promise<TfjsMovenet> {
-  tf.env().set("IS_NODE", false);
-  await tf.setBackend("cpu");
+export async function readMovenetArtifacts(model: MovenetModel): Promise<tf.io.ModelArtifacts> {
   const path = await movenetModelPath(model);
   const json = JSON.parse(await Deno.readTextFile(path));
   const weightSpecs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights);
@@ -89,13 +106,25 @@ export async function loadTfjsMovenet(model: MovenetModel): Promise<TfjsMovenet>
     weightData.set(s, at);
     at += s.byteLength;
   }
-  const graph = await tfconv.loadGraphModel(tf.io.fromMemory({
+  return {
     modelTopology: json.modelTopology,
     weightSpecs,
     weightData: weightData.buffer,
     signature: json.signature,
     format: json.format,
-  }));
+  };
+}
+
+/**
+ * Loads a MoveNet model on tfjs-backend-cpu.
+ *
+ * @param model Which model.
+ * @returns The graph and its constants.
+ */
+export async function loadTfjsMovenet(model: MovenetModel): Promise<TfjsMovenet> {
+  tf.env().set("IS_NODE", false);
+  await tf.setBackend("cpu");
+  const graph = await tfconv.loadGraphModel(tf.io.fromMemory(await readMovenetArtifacts(model)));
   const constant = (name: string): Float32Array => {
     const tensors = graph.weights[name];
     if (!tensors) throw new Error(`${model}: no constant ${name}`);
