@@ -150,7 +150,8 @@ export async function benchMoveNet(
       const label = engine.provider ? `${engine.name} (${engine.provider})` : engine.name;
       descriptions[`${model} ${label}`] = engine.description;
       options.log(`${model}: warming up ${label}`);
-      warmups.set(engine, await warmUp(engine, options.image, 3, options.quick ? 8 : 15));
+      // ORT wasm reaches its steady speed on Lightning only after about 9 frames (V8 tiers up).
+      warmups.set(engine, await warmUp(engine, options.image, 10, options.quick ? 20 : 30));
     }
     options.log(
       `${model}: ${options.runs} interleaved latency rounds of ${engines.length} engines`,
