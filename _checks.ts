@@ -20,7 +20,8 @@ import { InvalidInputError } from "./errors.ts";
  * ```ts
  * import { isPositiveInteger } from "./_checks.ts";
  *
- * console.log(isPositiveInteger(17), isPositiveInteger(0), isPositiveInteger(2.5)); // true false false
+ * console.log(isPositiveInteger(17), isPositiveInteger(0)); // true false
+ * console.log(isPositiveInteger(2.5)); // false
  * console.log(isPositiveInteger(2 ** 53), isPositiveInteger("3")); // false false
  * ```
  */

@@ -1,7 +1,8 @@
 /**
  * Host side of the GPU multi-pose decode: root candidates and the pose grown from each of them are
- * computed on the GPU (`shaders/multi_pose_candidates.ts`, `shaders/multi_pose_walk.ts`), then the CPU picks among them with the
- * same {@linkcode selectMultiplePoses} as the CPU decoder (heap order, NMS, instance scores). Only
+ * computed on the GPU (`shaders/multi_pose_candidates.ts`, `shaders/multi_pose_walk.ts`, result
+ * layout in `shaders/multi_pose_layout.ts`), then the CPU picks among them with the same
+ * {@linkcode selectMultiplePoses} as the CPU decoder (heap order, NMS, instance scores). Only
  * the candidate count and the candidate records are read back: 4 + 280 bytes per candidate slot
  * instead of all four heads.
  *

@@ -32,7 +32,7 @@ export interface MultiPoseResultLayout {
   readonly key: number;
   /** Word of a record holding the neighbours' largest heatmap logit (f32 bits). */
   readonly neighbourLogit: number;
-  /** Word of a record where keypoint 0's entry starts; keypoint k's starts `k · keypointWords` later. */
+  /** Word of a record where keypoint 0's entry starts; keypoint k's is `k · keypointWords` on. */
   readonly keypoints: number;
   /** Words per keypoint entry. */
   readonly keypointWords: number;

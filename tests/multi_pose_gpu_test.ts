@@ -1,6 +1,6 @@
 /**
- * Tests for the GPU multi-pose decode (`decode/multi_pose_gpu.ts`, `shaders/multi_pose_candidates.ts`)
- * and `PoseNet.estimateMultiplePoses()`, which uses it.
+ * Tests for the GPU multi-pose decode (`decode/multi_pose_gpu.ts`, `shaders/multi_pose_candidates.ts`,
+ * `shaders/multi_pose_walk.ts`) and `PoseNet.estimateMultiplePoses()`, which uses it.
  *
  * - against TF.js PoseNet's own `estimateMultiplePoses` on real photos (`tests/fixtures`);
  * - against the CPU decode (`decodeMultiplePoses`, itself bit-identical to posenet 2.2.2) of the
