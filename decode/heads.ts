@@ -147,7 +147,7 @@ export function validateScoredHeads(heads: ScoredHeads): void {
  * ```ts
  * import { sigmoidScore } from "./heads.ts";
  *
- * console.log(sigmoidScore(0), sigmoidScore(2)); // 0.5 0.8807970285415649
+ * console.log(sigmoidScore(0), sigmoidScore(2)); // 0.5 0.8807970881462097
  * ```
  */
 export function sigmoidScore(logit: number): number {
