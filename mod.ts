@@ -35,8 +35,8 @@ export type { PoseImage } from "./models/pose_image.ts";
 export * from "./decode/keypoints.ts";
 export { decodeSinglePose } from "./decode/single_pose.ts";
 export { decodeMultiplePoses, type MultiPoseOptions } from "./decode/multi_pose.ts";
-export type { InputTransform, PoseNetHeads } from "./decode/heads.ts";
-export { inputTransformFor } from "./decode/heads.ts";
+export type { PoseNetHeads } from "./decode/heads.ts";
+export { type InputTransform, inputTransformFor } from "./decode/input_transform.ts";
 export { loadTfjsGraphModel, type LoadTfjsGraphModelOptions } from "./models/tfjs_graph_model.ts";
 export {
   DEFAULT_MODELS,

@@ -12,7 +12,7 @@ import { createPreprocessKernel } from "../kernels/preprocess_kernel.ts";
 import { packedByteLength } from "../kernels/layout.ts";
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { createSinglePoseDecoder, SINGLE_POSE_RESULT_BYTES } from "../decode/single_pose_gpu.ts";
-import { inputPaddingFor, inputTransformFor } from "../decode/heads.ts";
+import { inputPaddingFor, inputTransformFor } from "../decode/input_transform.ts";
 import {
   createPoseNetNetwork,
   HEAD_LAYOUT,

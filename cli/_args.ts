@@ -3,11 +3,11 @@
  * from `node:util` and turns the tokens into {@linkcode PoseCliOptions}.
  *
  * The rules behind the values are the library's: the output strides and valid resolutions come
- * from `models/architecture.ts` (`isOutputStride`, `minInputResolution`,
- * `nearestValidResolutions`), the WebGPU providers (and that message) from
+ * from `models/architecture.ts` (`isOutputStride`) and `models/input_resolution.ts`
+ * (`minInputResolution`, `nearestValidResolutions`), the WebGPU providers (and that message) from
  * `kernels/webgpu_provider.ts`, the model names from `_model.ts`. What is checked here, before any
  * model is loaded, is what a command line can get wrong: the syntax of each value, options that
- * need another or do not apply to the chosen model, and the CLI's own caps (`MAX_RESOLUTION`,
+ * need another or do not apply to the chosen model, and the CLI's own caps (`MAX_INPUT_RESOLUTION`,
  * `MAX_DETECTIONS_LIMIT` in `_usage.ts`). Each message names the option, and a mistake is a
  * {@linkcode UsageError} (exit code 2).
  *
@@ -17,12 +17,8 @@
 import { parseArgs } from "node:util";
 import { errorText } from "../_describe.ts";
 import { InvalidInputError } from "../errors.ts";
-import {
-  isOutputStride,
-  minInputResolution,
-  nearestValidResolutions,
-  type OutputStride,
-} from "../models/architecture.ts";
+import { isOutputStride, type OutputStride } from "../models/architecture.ts";
+import { minInputResolution, nearestValidResolutions } from "../models/input_resolution.ts";
 import { resolveWebGpuProvider, type WebGpuProvider } from "../kernels/webgpu_provider.ts";
 import type { InputResolution } from "../models/posenet_model.ts";
 import { DEFAULT_MIN_SCORE } from "./draw_overlay.ts";
@@ -31,7 +27,7 @@ import {
   DEFAULT_RESOLUTION,
   DEFAULT_STRIDE,
   MAX_DETECTIONS_LIMIT,
-  MAX_RESOLUTION,
+  MAX_INPUT_RESOLUTION,
   OUTPUT_STRIDES_TEXT,
 } from "./_usage.ts";
 
@@ -163,7 +159,7 @@ function parseResolution(text: string, stride: OutputStride): number | InputReso
     throw new UsageError(`--resolution must be R or WxH, got ${JSON.stringify(text)}`);
   }
   const min = minInputResolution(stride);
-  const sizes = parts.map((p) => parseInteger("--resolution", p, min, MAX_RESOLUTION));
+  const sizes = parts.map((p) => parseInteger("--resolution", p, min, MAX_INPUT_RESOLUTION));
   const axes = sizes.length === 1 ? [""] : ["width ", "height "];
   sizes.forEach((size, i) => {
     const { below, above } = nearestValidResolutions(size, stride);

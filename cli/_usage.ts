@@ -35,19 +35,20 @@ export const DEFAULT_RESOLUTION = 257;
  */
 export const DEFAULT_STRIDE: OutputStride = 16;
 /**
- * Largest `--resolution` accepted (per side).
+ * Largest `--resolution` accepted: the most pixels per side of the network input (not of the
+ * image, which the model resizes to it).
  *
  * @example
  * ```ts
- * import { MAX_RESOLUTION, parsePoseArgs, UsageError } from "./pose.ts";
+ * import { MAX_INPUT_RESOLUTION, parsePoseArgs, UsageError } from "./pose.ts";
  * try {
- *   parsePoseArgs(["photo.jpg", "--resolution", String(MAX_RESOLUTION + 16)]);
+ *   parsePoseArgs(["photo.jpg", "--resolution", String(MAX_INPUT_RESOLUTION + 16)]);
  * } catch (err) {
  *   console.log(err instanceof UsageError); // true
  * }
  * ```
  */
-export const MAX_RESOLUTION = 2049;
+export const MAX_INPUT_RESOLUTION = 2049;
 /**
  * Largest `--max-detections` accepted.
  *
@@ -100,7 +101,7 @@ Options:
   --model-url PATH|URL  custom weights (a TF.js model.json) for the named model; a URL on a host
                         other than registry.npmjs.org needs deno's --allow-net for it
   --resolution R        PoseNet: network input size R (square) or WxH, e.g. 353x257; (R - 1)
-                        must be a multiple of the stride, up to ${MAX_RESOLUTION} (default ${DEFAULT_RESOLUTION})
+                        must be a multiple of the stride, up to ${MAX_INPUT_RESOLUTION} (default ${DEFAULT_RESOLUTION})
   --stride S            PoseNet: output stride, ${OUTPUT_STRIDES_TEXT} (default ${DEFAULT_STRIDE})
   --flip                mirror the keypoints horizontally, as for a selfie camera (PoseNet:
                         x' = width - 1 - x)

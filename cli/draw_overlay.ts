@@ -25,6 +25,8 @@
  * @module
  */
 
+import { isPositiveInteger } from "../_checks.ts";
+import { describe } from "../_describe.ts";
 import { InvalidInputError } from "../errors.ts";
 import { type Keypoint, PART_NAMES, type Pose, SKELETON } from "../decode/keypoints.ts";
 
@@ -87,10 +89,6 @@ export function defaultLineWidth(width: number, height: number): number {
   return Math.max(2, Math.round(Math.min(width, height) / 200));
 }
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
 function checkPositive(value: unknown, name: string): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
     throw new InvalidInputError(
@@ -140,7 +138,7 @@ export function drawPoses(
   options: DrawPosesOptions = {},
 ): Uint8Array {
   const { width, height, data } = image ?? ({} as OverlayImage);
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+  if (!isPositiveInteger(width) || !isPositiveInteger(height)) {
     throw new InvalidInputError(
       `drawPoses: image size must be positive integers, got ${describe(width)}x${describe(height)}`,
     );

@@ -36,7 +36,7 @@ export {
   DEFAULT_RESOLUTION,
   DEFAULT_STRIDE,
   MAX_DETECTIONS_LIMIT,
-  MAX_RESOLUTION,
+  MAX_INPUT_RESOLUTION,
   USAGE,
 } from "./_usage.ts";
 export {

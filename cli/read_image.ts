@@ -31,8 +31,8 @@ export interface DecodedImage {
 /** The image formats {@linkcode decodeImage} understands. */
 export type ImageFormat = "jpeg" | "png";
 
-/** Largest image (in megapixels) the JPEG decoder accepts. */
-export const MAX_RESOLUTION_MP = 64;
+/** Largest image file, in megapixels, that {@linkcode decodeImage} decodes (JPEG or PNG). */
+export const MAX_IMAGE_FILE_MEGAPIXELS = 64;
 /** Memory cap (MiB) handed to the JPEG decoder. */
 export const MAX_MEMORY_MB = 1024;
 
@@ -100,7 +100,7 @@ function decodeJpeg(bytes: Uint8Array, name: string): DecodedImage {
       useTArray: true,
       formatAsRGBA: true,
       tolerantDecoding: false,
-      maxResolutionInMP: MAX_RESOLUTION_MP,
+      maxResolutionInMP: MAX_IMAGE_FILE_MEGAPIXELS,
       maxMemoryUsageInMB: MAX_MEMORY_MB,
     });
   } catch (err) {
@@ -120,9 +120,9 @@ function decodePng(bytes: Uint8Array, name: string): DecodedImage {
     const header = new DataView(bytes.buffer, bytes.byteOffset, 24);
     const width = header.getUint32(16);
     const height = header.getUint32(20);
-    if (width * height > MAX_RESOLUTION_MP * 1e6) {
+    if (width * height > MAX_IMAGE_FILE_MEGAPIXELS * 1e6) {
       throw new InvalidInputError(
-        `${name}: PNG is ${width}x${height}, over the ${MAX_RESOLUTION_MP} MP limit`,
+        `${name}: PNG is ${width}x${height}, over the ${MAX_IMAGE_FILE_MEGAPIXELS} MP limit`,
       );
     }
   }
@@ -134,9 +134,9 @@ function decodePng(bytes: Uint8Array, name: string): DecodedImage {
       cause: err,
     });
   }
-  if (png.width * png.height > MAX_RESOLUTION_MP * 1e6) {
+  if (png.width * png.height > MAX_IMAGE_FILE_MEGAPIXELS * 1e6) {
     throw new InvalidInputError(
-      `${name}: PNG is ${png.width}x${png.height}, over the ${MAX_RESOLUTION_MP} MP limit`,
+      `${name}: PNG is ${png.width}x${png.height}, over the ${MAX_IMAGE_FILE_MEGAPIXELS} MP limit`,
     );
   }
   // Copy into a plain Uint8Array (not a Buffer view) that owns exactly the pixels.
@@ -153,7 +153,7 @@ function decodePng(bytes: Uint8Array, name: string): DecodedImage {
  * @param name What to call the input in error messages (a file path, say). Defaults to `"image"`.
  * @returns The decoded image, always 4 channels (RGBA; JPEGs get alpha 255).
  * @throws {InvalidInputError} When the input is empty, truncated, of an unknown format, corrupt,
- *   or larger than {@linkcode MAX_RESOLUTION_MP} megapixels.
+ *   or larger than {@linkcode MAX_IMAGE_FILE_MEGAPIXELS} megapixels.
  * @example
  * ```ts
  * import { decodeImage } from "./read_image.ts";

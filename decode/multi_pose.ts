@@ -36,24 +36,19 @@
  * @module
  */
 
+import { describe } from "../_describe.ts";
+import { requireObject, requirePositiveInteger } from "../_checks.ts";
 import { InvalidInputError } from "../errors.ts";
+import { CandidateHeap } from "./_candidate_heap.ts";
+import { TreeWalker } from "./_tree_walker.ts";
 import {
-  applyInputTransform,
-  type InputTransform,
   type PoseNetHeads,
   type ScoredHeads,
   toScoredHeads,
   validateScoredHeads,
 } from "./heads.ts";
-import {
-  type Keypoint,
-  NUM_EDGES,
-  NUM_KEYPOINTS,
-  PART_NAMES,
-  type Pose,
-  POSE_CHAIN_INDICES,
-  type Vector2D,
-} from "./keypoints.ts";
+import { applyInputTransform, type InputTransform } from "./input_transform.ts";
+import { type Keypoint, NUM_KEYPOINTS, type Pose, type Vector2D } from "./keypoints.ts";
 
 /** A root candidate: a local maximum of one part's score map. */
 export interface PartCandidate {
@@ -97,13 +92,6 @@ export const DEFAULT_MULTI_POSE_OPTIONS: ResolvedMultiPoseOptions = Object.freez
 /** Half the side of the window a candidate must be a maximum of: 1, i.e. 3x3 cells. */
 export const LOCAL_MAXIMUM_RADIUS: number = 1;
 
-/** How many times a traversed keypoint is snapped to a cell and moved by that cell's offset. */
-const OFFSET_REFINE_STEPS = 2;
-
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
 /**
  * Fills in the defaults of multi-pose options and checks them.
  *
@@ -123,19 +111,13 @@ function describe(value: unknown): string {
  */
 export function resolveMultiPoseOptions(options?: MultiPoseOptions): ResolvedMultiPoseOptions {
   if (options === undefined) return DEFAULT_MULTI_POSE_OPTIONS;
-  if (typeof options !== "object" || options === null) {
-    throw new InvalidInputError(`options must be an object, got ${describe(options)}`);
-  }
+  requireObject("options", options);
   const {
     maxDetections = DEFAULT_MULTI_POSE_OPTIONS.maxDetections,
     scoreThreshold = DEFAULT_MULTI_POSE_OPTIONS.scoreThreshold,
     nmsRadius = DEFAULT_MULTI_POSE_OPTIONS.nmsRadius,
   } = options;
-  if (typeof maxDetections !== "number" || !Number.isInteger(maxDetections) || maxDetections <= 0) {
-    throw new InvalidInputError(
-      `maxDetections must be a positive integer, got ${describe(maxDetections)}`,
-    );
-  }
+  requirePositiveInteger("maxDetections", maxDetections);
   if (typeof scoreThreshold !== "number" || !(scoreThreshold >= 0 && scoreThreshold <= 1)) {
     throw new InvalidInputError(
       `scoreThreshold must be a number in [0, 1], got ${describe(scoreThreshold)}`,
@@ -206,11 +188,8 @@ export function findPartCandidates(
 }
 
 function validateScoreBuffer(scores: Float32Array, height: number, width: number): void {
-  for (const [name, value] of [["height", height], ["width", width]] as const) {
-    if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-      throw new InvalidInputError(`${name} must be a positive integer, got ${describe(value)}`);
-    }
-  }
+  requirePositiveInteger("height", height);
+  requirePositiveInteger("width", width);
   const length = height * width * NUM_KEYPOINTS;
   if (!(scores instanceof Float32Array)) {
     throw new InvalidInputError(
@@ -219,55 +198,6 @@ function validateScoreBuffer(scores: Float32Array, height: number, width: number
   }
   if (scores.length !== length) {
     throw new InvalidInputError(`scores must have length ${length}, got ${scores.length}`);
-  }
-}
-
-/**
- * A binary max-heap on candidate scores that reproduces PoseNet's `MaxHeap` step for step, so
- * candidates with equal scores leave in the same order as in TF.js. Its layout is unusual: the
- * parent of slot `k` is `floor(k / 2)` and the children of `k` are `2k` and `2k + 1` on a 0-based
- * array, so slot 0 sits above slot 1 only. Swaps happen only on strict `<`.
- */
-class CandidateHeap<C extends PartCandidate> {
-  #items: C[] = [];
-  #last = -1;
-
-  get isEmpty(): boolean {
-    return this.#last === -1;
-  }
-
-  push(candidate: C): void {
-    this.#items[++this.#last] = candidate;
-    let k = this.#last;
-    while (k > 0 && this.#less(k >> 1, k)) {
-      this.#swap(k, k >> 1);
-      k >>= 1;
-    }
-  }
-
-  pop(): C {
-    const top = this.#items[0];
-    this.#swap(0, this.#last--);
-    let k = 0;
-    while (2 * k <= this.#last) {
-      let j = 2 * k;
-      if (j < this.#last && this.#less(j, j + 1)) j++;
-      if (!this.#less(k, j)) break;
-      this.#swap(k, j);
-      k = j;
-    }
-    this.#items.length = this.#last + 1;
-    return top;
-  }
-
-  #less(i: number, j: number): boolean {
-    return this.#items[i].score < this.#items[j].score;
-  }
-
-  #swap(i: number, j: number): void {
-    const t = this.#items[i];
-    this.#items[i] = this.#items[j];
-    this.#items[j] = t;
   }
 }
 
@@ -285,94 +215,9 @@ function withinNmsRadius(
   });
 }
 
-/** The pose-growing walk over one set of scored heads. */
-class TreeWalker {
-  readonly #heads: ScoredHeads;
-
-  constructor(heads: ScoredHeads) {
-    this.#heads = heads;
-  }
-
-  /** Cell centre plus the part's offset there, in float64 as TF.js. */
-  pointAt(part: number, y: number, x: number): Vector2D {
-    const { width, outputStride, offsets } = this.#heads;
-    const base = (y * width + x) * 2 * NUM_KEYPOINTS;
-    return {
-      x: x * outputStride + offsets[base + NUM_KEYPOINTS + part],
-      y: y * outputStride + offsets[base + part],
-    };
-  }
-
-  /** `clamp(Math.round(p / stride), 0, size - 1)` per axis, as `getStridedIndexNearPoint`. */
-  #nearestCell(point: Vector2D): { y: number; x: number } {
-    const { height, width, outputStride } = this.#heads;
-    return {
-      y: clamp(Math.round(point.y / outputStride), 0, height - 1),
-      x: clamp(Math.round(point.x / outputStride), 0, width - 1),
-    };
-  }
-
-  /** Follows edge `edge` from a known keypoint to `target`, as `traverseToTargetKeypoint`. */
-  #traverse(
-    edge: number,
-    source: Vector2D,
-    target: number,
-    displacements: Float32Array,
-  ): Keypoint {
-    const { width, scores } = this.#heads;
-    const from = this.#nearestCell(source);
-    const base = (from.y * width + from.x) * 2 * NUM_EDGES;
-    let point: Vector2D = {
-      x: source.x + displacements[base + NUM_EDGES + edge],
-      y: source.y + displacements[base + edge],
-    };
-    for (let step = 0; step < OFFSET_REFINE_STEPS; step++) {
-      const cell = this.#nearestCell(point);
-      point = this.pointAt(target, cell.y, cell.x);
-    }
-    const last = this.#nearestCell(point);
-    return {
-      part: PART_NAMES[target],
-      score: scores[(last.y * width + last.x) * NUM_KEYPOINTS + target],
-      position: point,
-    };
-  }
-
-  /** Grows all 17 keypoints from a root, as PoseNet's `decodePose`. */
-  grow(root: PartCandidate, rootPosition: Vector2D): Keypoint[] {
-    const found: (Keypoint | undefined)[] = new Array(NUM_KEYPOINTS);
-    found[root.part] = { part: PART_NAMES[root.part], score: root.score, position: rootPosition };
-    // Towards the root of the tree first, with the backward (child → parent) displacements...
-    for (let edge = NUM_EDGES - 1; edge >= 0; edge--) {
-      const [parent, child] = POSE_CHAIN_INDICES[edge];
-      const source = found[child];
-      if (source !== undefined && found[parent] === undefined) {
-        found[parent] = this.#traverse(edge, source.position, parent, this.#heads.displacementBwd);
-      }
-    }
-    // ...then out to the leaves with the forward (parent → child) ones.
-    for (let edge = 0; edge < NUM_EDGES; edge++) {
-      const [parent, child] = POSE_CHAIN_INDICES[edge];
-      const source = found[parent];
-      if (source !== undefined && found[child] === undefined) {
-        found[child] = this.#traverse(edge, source.position, child, this.#heads.displacementFwd);
-      }
-    }
-    return found as Keypoint[];
-  }
-}
-
-function clamp(value: number, min: number, max: number): number {
-  if (value < min) return min;
-  if (value > max) return max;
-  return value;
-}
-
 function validateCandidate(candidate: PartCandidate, index: number, heads: ScoredHeads): void {
   const name = `candidates[${index}]`;
-  if (typeof candidate !== "object" || candidate === null) {
-    throw new InvalidInputError(`${name} must be an object, got ${describe(candidate)}`);
-  }
+  requireObject(name, candidate);
   const { part, y, x, score } = candidate;
   if (!Number.isInteger(part) || part < 0 || part >= NUM_KEYPOINTS) {
     throw new InvalidInputError(

@@ -1,7 +1,8 @@
 /**
  * Host side of the GPU multi-pose decode: root candidates and the pose grown from each of them are
- * computed on the GPU (`shaders/multi_pose_candidates.ts`), then the CPU picks among them with the
- * same {@linkcode selectMultiplePoses} as the CPU decoder (heap order, NMS, instance scores). Only
+ * computed on the GPU (`shaders/multi_pose_candidates.ts`, `shaders/multi_pose_walk.ts`, result
+ * layout in `shaders/multi_pose_layout.ts`), then the CPU picks among them with the same
+ * {@linkcode selectMultiplePoses} as the CPU decoder (heap order, NMS, instance scores). Only
  * the candidate count and the candidate records are read back: 4 + 280 bytes per candidate slot
  * instead of all four heads.
  *
@@ -12,17 +13,18 @@
  * @module
  */
 
+import { describe } from "../_describe.ts";
 import { InvalidInputError } from "../errors.ts";
 import { computePipeline, workgroupGrid } from "../kernels/compute_kernel.ts";
 import type { GpuContext } from "../kernels/gpu_context.ts";
 import {
-  MULTI_POSE_HEADER_WORDS,
-  MULTI_POSE_PARAMS_BYTES,
-  MULTI_POSE_RECORD_WORDS,
+  MULTI_POSE_UNIFORM_BYTES,
   multiPoseCandidatesShader,
-  multiPoseParams,
-  multiPoseWalkShader,
+  multiPoseUniforms,
 } from "../shaders/multi_pose_candidates.ts";
+import { MULTI_POSE_RESULT, type MultiPoseShaderParams } from "../shaders/multi_pose_layout.ts";
+import { multiPoseWalkShader } from "../shaders/multi_pose_walk.ts";
+import { sigmoidScore } from "./heads.ts";
 import {
   type Keypoint,
   NUM_KEYPOINTS,
@@ -41,36 +43,27 @@ import {
 /** Candidate records the decoder has room for unless told otherwise. */
 export const DEFAULT_MAX_CANDIDATES: number = 128;
 
-/** Layout of the heads buffer and capacity of the candidate list. */
-export interface MultiPoseDecoderConfig {
-  /** Heatmap rows. */
-  readonly height: number;
-  /** Heatmap columns. */
-  readonly width: number;
-  /** Output stride (8, 16 or 32: a power of two). */
-  readonly outputStride: number;
-  /** Floats per cell in the heads buffer. */
-  readonly cellStride: number;
-  /** Channel of the first heatmap logit in a cell. */
-  readonly heatmapChannel: number;
-  /** Channel of the first y offset in a cell. */
-  readonly offsetChannel: number;
-  /** Channel of the first forward y displacement in a cell. */
-  readonly displacementFwdChannel: number;
-  /** Channel of the first backward y displacement in a cell. */
-  readonly displacementBwdChannel: number;
+/**
+ * Layout of the heads buffer (output stride 8, 16 or 32: a power of two) and capacity of the
+ * candidate list.
+ */
+export interface MultiPoseDecoderConfig
+  extends Omit<MultiPoseShaderParams, "maxCandidates" | "edges"> {
   /**
    * Candidates the GPU keeps (default {@linkcode DEFAULT_MAX_CANDIDATES}). When more are found,
-   * {@linkcode MultiPoseDecoder.decode} returns `undefined` and the caller decodes the heads on
-   * the CPU.
+   * {@linkcode candidateCount} exceeds it, {@linkcode posesFromCandidateRecords} throws a
+   * `RangeError`, and the caller decodes the heads on the CPU instead.
    */
   readonly maxCandidates?: number;
 }
 
-/** One frame's buffers for the decoder. */
-export interface MultiPoseFrame {
+/**
+ * The buffers one decode in flight uses: made once per heads buffer
+ * ({@linkcode MultiPoseDecoder.createBuffers}) and reused for every image decoded from it.
+ */
+export interface MultiPoseBuffers {
   /** Uniform block with the score threshold. */
-  readonly params: GPUBuffer;
+  readonly uniforms: GPUBuffer;
   /** Candidate count and records (storage). */
   readonly candidates: GPUBuffer;
   /** Where {@linkcode MultiPoseDecoder.copyResult} copies them (`MAP_READ`). */
@@ -93,43 +86,43 @@ export interface CandidateRecordLayout {
 
 /** The GPU multi-pose decode for one heatmap size. */
 export interface MultiPoseDecoder extends CandidateRecordLayout {
-  /** Bytes one frame reads back: the count and every record slot. */
+  /** Bytes one decode reads back: the count and every record slot. */
   readonly resultBytes: number;
   /**
-   * Makes one frame's buffers, reading the given heads buffer.
+   * Makes the buffers of one decode in flight, reading the given heads buffer.
    *
    * @param heads The fused heads buffer.
    */
-  createFrame(heads: GPUBuffer): MultiPoseFrame;
+  createBuffers(heads: GPUBuffer): MultiPoseBuffers;
   /**
-   * Queues the frame's threshold and the reset of its candidate count; call before submitting
+   * Queues the score threshold and the reset of the candidate count; call before submitting
    * the command buffer that {@linkcode MultiPoseDecoder.dispatch} records into.
    *
-   * @param frame From {@linkcode MultiPoseDecoder.createFrame}.
+   * @param buffers From {@linkcode MultiPoseDecoder.createBuffers}.
    * @param scoreThreshold Least root score, in [0, 1].
    */
-  prepare(frame: MultiPoseFrame, scoreThreshold: number): void;
+  prepare(buffers: MultiPoseBuffers, scoreThreshold: number): void;
   /**
    * Records pass A (candidates) and pass B (pose walks).
    *
    * @param pass An open compute pass, after the heads are written.
-   * @param frame From {@linkcode MultiPoseDecoder.createFrame}.
+   * @param buffers From {@linkcode MultiPoseDecoder.createBuffers}.
    */
-  dispatch(pass: GPUComputePassEncoder, frame: MultiPoseFrame): void;
+  dispatch(pass: GPUComputePassEncoder, buffers: MultiPoseBuffers): void;
   /**
-   * Records the copy of the result into the frame's readback buffer.
+   * Records the copy of the result into the readback buffer.
    *
    * @param encoder The command encoder, after the compute pass.
-   * @param frame From {@linkcode MultiPoseDecoder.createFrame}.
+   * @param buffers From {@linkcode MultiPoseDecoder.createBuffers}.
    */
-  copyResult(encoder: GPUCommandEncoder, frame: MultiPoseFrame): void;
+  copyResult(encoder: GPUCommandEncoder, buffers: MultiPoseBuffers): void;
   /**
    * Waits for the copied result and returns a copy of it.
    *
-   * @param frame From {@linkcode MultiPoseDecoder.createFrame}.
+   * @param buffers From {@linkcode MultiPoseDecoder.createBuffers}.
    * @returns The {@linkcode MultiPoseDecoder.resultBytes} bytes.
    */
-  readResult(frame: MultiPoseFrame): Promise<ArrayBuffer>;
+  readResult(buffers: MultiPoseBuffers): Promise<ArrayBuffer>;
 }
 
 /**
@@ -153,12 +146,12 @@ export async function createMultiPoseDecoder(
   const maxCandidates = config.maxCandidates ?? DEFAULT_MAX_CANDIDATES;
   if (!Number.isInteger(maxCandidates) || maxCandidates < 1 || maxCandidates > 65536) {
     throw new InvalidInputError(
-      `maxCandidates must be an integer in [1, 65536], got ${String(maxCandidates)}`,
+      `maxCandidates must be an integer in [1, 65536], got ${describe(maxCandidates)}`,
     );
   }
   if (!Number.isInteger(outputStride) || outputStride < 1 || (outputStride & (outputStride - 1))) {
     throw new InvalidInputError(
-      `the GPU multi-pose decode needs a power-of-two output stride, got ${String(outputStride)}`,
+      `the GPU multi-pose decode needs a power-of-two output stride, got ${describe(outputStride)}`,
     );
   }
   const params = { ...config, maxCandidates, edges: POSE_CHAIN_INDICES };
@@ -173,19 +166,20 @@ export async function createMultiPoseDecoder(
     gpu.maxWorkgroupsPerDimension,
   );
   const walkGrid = workgroupGrid(maxCandidates, gpu.maxWorkgroupsPerDimension);
-  const resultBytes = 4 * (MULTI_POSE_HEADER_WORDS + maxCandidates * MULTI_POSE_RECORD_WORDS);
+  const resultBytes = 4 *
+    (MULTI_POSE_RESULT.headerWords + maxCandidates * MULTI_POSE_RESULT.recordWords);
   const device = gpu.device;
-  const bindGroups = new WeakMap<MultiPoseFrame, [GPUBindGroup, GPUBindGroup]>();
+  const bindGroups = new WeakMap<MultiPoseBuffers, [GPUBindGroup, GPUBindGroup]>();
   return {
     height,
     width,
     outputStride,
     maxCandidates,
     resultBytes,
-    createFrame(heads: GPUBuffer): MultiPoseFrame {
-      const params = device.createBuffer({
-        label: "multi-pose params",
-        size: MULTI_POSE_PARAMS_BYTES,
+    createBuffers(heads: GPUBuffer): MultiPoseBuffers {
+      const uniforms = device.createBuffer({
+        label: "multi-pose uniforms",
+        size: MULTI_POSE_UNIFORM_BYTES,
         usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       });
       const candidates = device.createBuffer({
@@ -198,23 +192,23 @@ export async function createMultiPoseDecoder(
         size: resultBytes,
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       });
-      const frame: MultiPoseFrame = {
-        params,
+      const buffers: MultiPoseBuffers = {
+        uniforms,
         candidates,
         readback,
         destroy() {
-          params.destroy();
+          uniforms.destroy();
           candidates.destroy();
           readback.destroy();
         },
       };
-      bindGroups.set(frame, [
+      bindGroups.set(buffers, [
         device.createBindGroup({
           label: "multi-pose candidates",
           layout: candidatesPipeline.getBindGroupLayout(0),
           entries: [
             { binding: 0, resource: { buffer: heads } },
-            { binding: 1, resource: { buffer: params } },
+            { binding: 1, resource: { buffer: uniforms } },
             { binding: 2, resource: { buffer: candidates } },
           ],
         }),
@@ -227,14 +221,18 @@ export async function createMultiPoseDecoder(
           ],
         }),
       ]);
-      return frame;
+      return buffers;
     },
-    prepare(frame: MultiPoseFrame, scoreThreshold: number): void {
-      device.queue.writeBuffer(frame.params, 0, multiPoseParams(scoreThreshold));
-      device.queue.writeBuffer(frame.candidates, 0, new Uint32Array(1));
+    prepare(buffers: MultiPoseBuffers, scoreThreshold: number): void {
+      device.queue.writeBuffer(buffers.uniforms, 0, multiPoseUniforms(scoreThreshold));
+      device.queue.writeBuffer(
+        buffers.candidates,
+        0,
+        new Uint32Array(MULTI_POSE_RESULT.headerWords),
+      );
     },
-    dispatch(pass: GPUComputePassEncoder, frame: MultiPoseFrame): void {
-      const [candidates, walk] = bindGroups.get(frame)!;
+    dispatch(pass: GPUComputePassEncoder, buffers: MultiPoseBuffers): void {
+      const [candidates, walk] = bindGroups.get(buffers)!;
       pass.setPipeline(candidatesPipeline);
       pass.setBindGroup(0, candidates);
       pass.dispatchWorkgroups(candidatesGrid[0], candidatesGrid[1]);
@@ -242,13 +240,13 @@ export async function createMultiPoseDecoder(
       pass.setBindGroup(0, walk);
       pass.dispatchWorkgroups(walkGrid[0], walkGrid[1]);
     },
-    copyResult(encoder: GPUCommandEncoder, frame: MultiPoseFrame): void {
-      encoder.copyBufferToBuffer(frame.candidates, 0, frame.readback, 0, resultBytes);
+    copyResult(encoder: GPUCommandEncoder, buffers: MultiPoseBuffers): void {
+      encoder.copyBufferToBuffer(buffers.candidates, 0, buffers.readback, 0, resultBytes);
     },
-    async readResult(frame: MultiPoseFrame): Promise<ArrayBuffer> {
-      await gpu.guard(frame.readback.mapAsync(GPUMapMode.READ));
-      const result = frame.readback.getMappedRange().slice(0);
-      frame.readback.unmap();
+    async readResult(buffers: MultiPoseBuffers): Promise<ArrayBuffer> {
+      await gpu.guard(buffers.readback.mapAsync(GPUMapMode.READ));
+      const result = buffers.readback.getMappedRange().slice(0);
+      buffers.readback.unmap();
       return result;
     },
   };
@@ -270,9 +268,9 @@ export function candidateCount(result: ArrayBuffer): number {
   return new Uint32Array(result, 0, 1)[0];
 }
 
-/** `sigmoidScores` for one logit: float64 `1 / (1 + exp(-x))`, rounded to float32. */
-function score(logit: number): number {
-  return Math.fround(1 / (1 + Math.exp(-logit)));
+/** The first word of keypoint `part`'s entry in the record starting at word `record`. */
+function keypointEntry(record: number, part: number): number {
+  return record + MULTI_POSE_RESULT.keypoints + part * MULTI_POSE_RESULT.keypointWords;
 }
 
 interface RecordedCandidate extends PartCandidate {
@@ -294,7 +292,8 @@ interface RecordedCandidate extends PartCandidate {
  * @example
  * ```ts
  * import { posesFromCandidateRecords } from "./multi_pose_gpu.ts";
- * const empty = new Uint32Array(1 + 4 * 70).buffer; // no candidates
+ * import { MULTI_POSE_RESULT as R } from "../shaders/multi_pose_layout.ts";
+ * const empty = new Uint32Array(R.headerWords + 4 * R.recordWords).buffer; // no candidates
  * console.log(posesFromCandidateRecords(empty, { height: 9, width: 9, outputStride: 16, maxCandidates: 4 })); // []
  * ```
  */
@@ -311,22 +310,19 @@ export function posesFromCandidateRecords(
       `${count} candidates do not fit the ${maxCandidates} records; decode the heads instead`,
     );
   }
-  const words = new Uint32Array(
-    result,
-    0,
-    MULTI_POSE_HEADER_WORDS + count * MULTI_POSE_RECORD_WORDS,
-  );
+  const R = MULTI_POSE_RESULT;
+  const words = new Uint32Array(result, 0, R.headerWords + count * R.recordWords);
   const floats = new Float32Array(words.buffer, 0, words.length);
   const candidates: RecordedCandidate[] = [];
   for (let i = 0; i < count; i++) {
-    const record = MULTI_POSE_HEADER_WORDS + i * MULTI_POSE_RECORD_WORDS;
-    const key = words[record];
+    const record = R.headerWords + i * R.recordWords;
+    const key = words[record + R.key];
     const part = key % NUM_KEYPOINTS;
     const cell = (key - part) / NUM_KEYPOINTS;
-    const rootScore = score(floats[record + 2 + part * 4 + 3]);
+    const rootScore = sigmoidScore(floats[keypointEntry(record, part) + R.logit]);
     // The GPU kept near misses; this is findPartCandidates' exact test.
     if (rootScore < resolved.scoreThreshold) continue;
-    if (score(floats[record + 1]) > rootScore) continue;
+    if (sigmoidScore(floats[record + R.neighbourLogit]) > rootScore) continue;
     candidates.push({
       part,
       y: Math.floor(cell / width),
@@ -336,11 +332,11 @@ export function posesFromCandidateRecords(
     });
   }
   const positionOf = (record: number, part: number): Vector2D => {
-    const at = record + 2 + part * 4;
-    const cell = words[at];
+    const at = keypointEntry(record, part);
+    const cell = words[at + R.cell];
     return {
-      x: (cell % width) * outputStride + floats[at + 2],
-      y: Math.floor(cell / width) * outputStride + floats[at + 1],
+      x: (cell % width) * outputStride + floats[at + R.offsetX],
+      y: Math.floor(cell / width) * outputStride + floats[at + R.offsetY],
     };
   };
   return selectMultiplePoses(
@@ -352,7 +348,7 @@ export function posesFromCandidateRecords(
       PART_NAMES.map((part, k) =>
         k === root.part ? { part, score: root.score, position: rootPosition } : {
           part,
-          score: score(floats[root.record + 2 + k * 4 + 3]),
+          score: sigmoidScore(floats[keypointEntry(root.record, k) + R.logit]),
           position: positionOf(root.record, k),
         }
       ),

@@ -25,13 +25,12 @@
  */
 
 import {
-  applyInputTransform,
-  type InputTransform,
   type PoseNetHeads,
   type ScoredHeads,
   toScoredHeads,
   validateScoredHeads,
 } from "./heads.ts";
+import { applyInputTransform, type InputTransform } from "./input_transform.ts";
 import { type Keypoint, NUM_KEYPOINTS, PART_NAMES, type Pose } from "./keypoints.ts";
 
 /**
@@ -122,7 +121,7 @@ export function decodeSinglePoseFromScores(
  * @example
  * ```ts
  * import { decodeSinglePose } from "./single_pose.ts";
- * import { inputTransformFor } from "./heads.ts";
+ * import { inputTransformFor } from "./input_transform.ts";
  *
  * const cells = 17 * 17;
  * const heatmap = new Float32Array(cells * 17).fill(-4);

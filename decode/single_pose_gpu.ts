@@ -7,6 +7,7 @@
 import { computePipeline } from "../kernels/compute_kernel.ts";
 import type { GpuContext } from "../kernels/gpu_context.ts";
 import { DECODE_FLOATS_PER_PART, decodeSinglePoseShader } from "../shaders/decode_single_pose.ts";
+import type { FusedHeadsLayout } from "../shaders/fused_heads_layout.ts";
 import { NUM_KEYPOINTS, PART_NAMES, type Pose } from "./keypoints.ts";
 
 /** Bytes the decode writes: 17 parts × (score, y, x, cell). */
@@ -15,13 +16,13 @@ export const SINGLE_POSE_RESULT_BYTES: number = NUM_KEYPOINTS * DECODE_FLOATS_PE
 /** The fused decode for one heatmap size. */
 export interface SinglePoseDecoder {
   /**
-   * Makes the bind group for one frame's buffers.
+   * Makes the bind group for one image's buffers.
    *
    * @param heads The fused heads buffer.
-   * @param frame Uniform buffer holding `decodeUniforms(...)`.
+   * @param uniforms Uniform buffer holding `decodeUniforms(transform)`.
    * @param keypoints Output buffer of {@linkcode SINGLE_POSE_RESULT_BYTES}.
    */
-  bind(heads: GPUBuffer, frame: GPUBuffer, keypoints: GPUBuffer): GPUBindGroup;
+  bind(heads: GPUBuffer, uniforms: GPUBuffer, keypoints: GPUBuffer): GPUBindGroup;
   /**
    * Records the dispatch: one workgroup per part.
    *
@@ -32,20 +33,7 @@ export interface SinglePoseDecoder {
 }
 
 /** Layout of the heads buffer the decoder reads. */
-export interface SinglePoseDecoderConfig {
-  /** Heatmap rows. */
-  readonly height: number;
-  /** Heatmap columns. */
-  readonly width: number;
-  /** Output stride. */
-  readonly outputStride: number;
-  /** Floats per cell in the heads buffer. */
-  readonly cellStride: number;
-  /** Channel of the first heatmap logit in a cell. */
-  readonly heatmapChannel: number;
-  /** Channel of the first y offset in a cell. */
-  readonly offsetChannel: number;
-}
+export type SinglePoseDecoderConfig = FusedHeadsLayout;
 
 /**
  * Builds the fused sigmoid-argmax-offset decode for one heatmap size.
@@ -84,7 +72,7 @@ export interface SinglePoseDecoderConfig {
  *   size: fused.byteLength,
  *   usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
  * });
- * const frame = device.createBuffer({
+ * const uniforms = device.createBuffer({
  *   size: 32,
  *   usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
  * });
@@ -98,10 +86,10 @@ export interface SinglePoseDecoderConfig {
  * });
  * device.queue.writeBuffer(heads, 0, fused);
  * const identity = { scaleY: 1, scaleX: 1, padTop: 0, padLeft: 0, imageWidth: 257 };
- * device.queue.writeBuffer(frame, 0, decodeUniforms({ ...identity, flipHorizontal: false }));
+ * device.queue.writeBuffer(uniforms, 0, decodeUniforms({ ...identity, flipHorizontal: false }));
  * const encoder = device.createCommandEncoder();
  * const pass = encoder.beginComputePass();
- * decoder.dispatch(pass, decoder.bind(heads, frame, keypoints));
+ * decoder.dispatch(pass, decoder.bind(heads, uniforms, keypoints));
  * pass.end();
  * encoder.copyBufferToBuffer(keypoints, 0, readback, 0, SINGLE_POSE_RESULT_BYTES);
  * device.queue.submit([encoder.finish()]);
@@ -121,13 +109,13 @@ export async function createSinglePoseDecoder(
     "decode single pose",
   );
   return {
-    bind(heads: GPUBuffer, frame: GPUBuffer, keypoints: GPUBuffer): GPUBindGroup {
+    bind(heads: GPUBuffer, uniforms: GPUBuffer, keypoints: GPUBuffer): GPUBindGroup {
       return gpu.device.createBindGroup({
         label: "decode single pose",
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: heads } },
-          { binding: 1, resource: { buffer: frame } },
+          { binding: 1, resource: { buffer: uniforms } },
           { binding: 2, resource: { buffer: keypoints } },
         ],
       });

@@ -64,9 +64,5 @@ export {
   parseMoveNetGraph,
 } from "../models/movenet_graph.ts";
 export type { ShardData } from "../models/_tfjs_manifest.ts";
-export {
-  type LayerSchedule,
-  resolveLayerSchedule,
-  validateInputResolution,
-  type ValidInputResolution,
-} from "../models/architecture.ts";
+export { type LayerSchedule, resolveLayerSchedule } from "../models/architecture.ts";
+export { validateInputResolution, type ValidInputResolution } from "../models/input_resolution.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { requirePositiveInteger } from "../_checks.ts";
 import { InvalidInputError } from "../errors.ts";
 
 /**
@@ -44,8 +45,11 @@ export interface CheckedImage {
   readonly channels: 3 | 4;
 }
 
-/** Largest image side accepted; larger images are downscaled by the caller. */
-export const MAX_IMAGE_SIDE = 16384;
+/**
+ * Largest width or height of a {@linkcode PoseImage} the models accept; larger images are
+ * downscaled by the caller.
+ */
+export const MAX_POSE_IMAGE_SIDE = 16384;
 
 /**
  * Checks an image's size and data length, and lays its bytes out for upload.
@@ -71,12 +75,10 @@ export function checkPoseImage(image: PoseImage, maxBytes: number): CheckedImage
   }
   const { data, width, height } = image;
   for (const [name, value] of [["width", width], ["height", height]] as const) {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-      throw new InvalidInputError(`image ${name} must be a positive integer, got ${String(value)}`);
-    }
-    if (value > MAX_IMAGE_SIDE) {
+    requirePositiveInteger(`image ${name}`, value);
+    if (value > MAX_POSE_IMAGE_SIDE) {
       throw new InvalidInputError(
-        `image ${width}x${height} is too large: each side must be at most ${MAX_IMAGE_SIDE} px; downscale it first`,
+        `image ${width}x${height} is too large: each side must be at most ${MAX_POSE_IMAGE_SIDE} px; downscale it first`,
       );
     }
   }

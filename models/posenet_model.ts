@@ -15,12 +15,12 @@
  */
 
 import { DisposedError, InvalidInputError, PoseNetError } from "../errors.ts";
+import type { PoseNetHeads } from "../decode/heads.ts";
 import {
   applyInputTransform,
   inputPaddingFor,
   inputTransformFor,
-  type PoseNetHeads,
-} from "../decode/heads.ts";
+} from "../decode/input_transform.ts";
 import type { Pose } from "../decode/keypoints.ts";
 import {
   decodeMultiplePoses,
@@ -30,8 +30,8 @@ import {
 import {
   candidateCount,
   createMultiPoseDecoder,
+  type MultiPoseBuffers,
   type MultiPoseDecoder,
-  type MultiPoseFrame,
   posesFromCandidateRecords,
 } from "../decode/multi_pose_gpu.ts";
 import {
@@ -46,12 +46,8 @@ import { createPreprocessKernel, type PreprocessKernel } from "../kernels/prepro
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
 import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
-import {
-  type OutputStride,
-  resolutionFromScaleFactor,
-  validateInputResolution,
-  validateOutputStride,
-} from "./architecture.ts";
+import { type OutputStride, validateOutputStride } from "./architecture.ts";
+import { resolutionFromScaleFactor, validateInputResolution } from "./input_resolution.ts";
 import { fetchDefaultWeights } from "./default_weights.ts";
 import { type CheckedImage, checkPoseImage, type PoseImage } from "./pose_image.ts";
 import { imageBufferBytes } from "./_image_buffer.ts";
@@ -152,7 +148,7 @@ const BUFFERS_PER_KERNEL = 2;
  * (`createBuffers`), plus the preprocess and decode uniforms, the keypoints and their readback.
  */
 const BUFFERS_PER_SLOT = 8;
-/** Params, candidates and readback of a slot's multi-pose frame (`createFrame`). */
+/** Uniforms, candidates and readback of a slot's multi-pose buffers (`createBuffers`). */
 const BUFFERS_PER_MULTI_POSE_FRAME = 3;
 const DISPOSED_MESSAGE = "this PoseNet model was disposed; load() a new one";
 
@@ -167,7 +163,7 @@ interface FrameSlot {
   readonly keypointsReadback: GPUBuffer;
   readonly decodeBindGroup: GPUBindGroup;
   headsReadback: GPUBuffer | undefined;
-  multiPose: MultiPoseFrame | undefined;
+  multiPose: MultiPoseBuffers | undefined;
 }
 
 /**
@@ -352,7 +348,7 @@ export class PoseNet {
       slot.multiPose ??= await scopedGpuWork(
         this.context,
         "the multi-pose buffers",
-        () => decoder.createFrame(slot.network.heads),
+        () => decoder.createBuffers(slot.network.heads),
         (frame) => frame.destroy(),
       );
       this.#assertNotDisposed();

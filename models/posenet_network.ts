@@ -14,11 +14,8 @@ import { dispatchAndRead } from "../kernels/run_kernel.ts";
 import type { PoseNetHeads } from "../decode/heads.ts";
 import { compileOpGraph, type GraphBuffers } from "../graph/compiled_graph.ts";
 import { type Activation, type OpGraph, OpGraphBuilder } from "../graph/op_graph.ts";
-import {
-  type OutputStride,
-  resolveLayerSchedule,
-  validateInputResolution,
-} from "./architecture.ts";
+import { type OutputStride, resolveLayerSchedule } from "./architecture.ts";
+import { validateInputResolution } from "./input_resolution.ts";
 import { type ConvLayerWeights, HEAD_CHANNELS, type PoseNetWeights } from "./posenet_weights.ts";
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { checkActivationBounds } from "./_activation_bound.ts";

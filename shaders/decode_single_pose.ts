@@ -5,50 +5,26 @@
  * @module
  */
 
+import type { InputTransform } from "../decode/input_transform.ts";
+import type { FusedHeadsLayout } from "./fused_heads_layout.ts";
+
 /** Shape constants baked into a single-pose decode shader. */
-export interface DecodeSinglePoseShaderParams {
-  /** Heatmap rows. */
-  readonly height: number;
-  /** Heatmap columns. */
-  readonly width: number;
-  /** Floats per heatmap cell in the heads buffer (all heads, each padded to a multiple of 4). */
-  readonly cellStride: number;
-  /** Channel of part 0's heatmap logit within a cell. */
-  readonly heatmapChannel: number;
-  /** Channel of part 0's y offset within a cell (x offsets follow 17 channels later). */
-  readonly offsetChannel: number;
-  /** Network output stride. */
-  readonly outputStride: number;
+export interface DecodeSinglePoseShaderParams extends FusedHeadsLayout {
   /** Number of parts (17). */
   readonly parts: number;
 }
 
-/** Bytes of the per-frame uniform block ({@linkcode decodeUniforms}). */
+/** Bytes of the uniform block ({@linkcode decodeUniforms}). */
 export const DECODE_UNIFORM_BYTES = 32;
 
 /** Floats written per part: score, y, x, and the winning cell index. */
 export const DECODE_FLOATS_PER_PART = 4;
 
-/** How network-input coordinates map to image pixels for one frame. */
-export interface DecodeFrame {
-  /** Image pixels per network-input pixel, y. */
-  readonly scaleY: number;
-  /** Image pixels per network-input pixel, x. */
-  readonly scaleX: number;
-  /** Padding rows above the image. */
-  readonly padTop: number;
-  /** Padding columns left of the image. */
-  readonly padLeft: number;
-  /** Image columns (for the mirror). */
-  readonly imageWidth: number;
-  /** Mirror x as `imageWidth − 1 − x`. */
-  readonly flipHorizontal: boolean;
-}
-
 /**
- * Packs a frame's transform into the shader's uniform block.
+ * Packs an image's {@linkcode InputTransform} (network-input pixels to image pixels) into the
+ * shader's uniform block.
  *
- * @param frame The transform.
+ * @param transform The transform, e.g. from `inputTransformFor`.
  * @returns The uniform bytes.
  *
  * @example
@@ -57,16 +33,16 @@ export interface DecodeFrame {
  * decodeUniforms({ scaleY: 2.5, scaleX: 2.5, padTop: 80, padLeft: 0, imageWidth: 640, flipHorizontal: false });
  * ```
  */
-export function decodeUniforms(frame: DecodeFrame): ArrayBuffer {
+export function decodeUniforms(transform: InputTransform): ArrayBuffer {
   const buffer = new ArrayBuffer(DECODE_UNIFORM_BYTES);
   const f = new Float32Array(buffer);
   const u = new Uint32Array(buffer);
-  f[0] = frame.scaleY;
-  f[1] = frame.scaleX;
-  f[2] = frame.padTop;
-  f[3] = frame.padLeft;
-  f[4] = frame.imageWidth;
-  u[5] = frame.flipHorizontal ? 1 : 0;
+  f[0] = transform.scaleY;
+  f[1] = transform.scaleX;
+  f[2] = transform.padTop;
+  f[3] = transform.padLeft;
+  f[4] = transform.imageWidth;
+  u[5] = transform.flipHorizontal ? 1 : 0;
   return buffer;
 }
 
@@ -101,7 +77,7 @@ const OFFSETS: u32 = ${p.offsetChannel}u;
 const PARTS: u32 = ${p.parts}u;
 const STRIDE: f32 = ${p.outputStride}.0;
 
-struct Frame {
+struct Transform {
   scaleY: f32,
   scaleX: f32,
   padTop: f32,
@@ -111,7 +87,7 @@ struct Frame {
 }
 
 @group(0) @binding(0) var<storage, read> heads: array<f32>;
-@group(0) @binding(1) var<uniform> frame: Frame;
+@group(0) @binding(1) var<uniform> transform: Transform;
 @group(0) @binding(2) var<storage, read_write> keypoints: array<vec4<f32>>;
 
 var<workgroup> bestScore: array<f32, 64>;
@@ -148,11 +124,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let base = best * CELL_STRIDE + OFFSETS + part;
     let y = f32(best / W) * STRIDE + heads[base];
     let x = f32(best % W) * STRIDE + heads[base + PARTS];
-    var imageX = x * frame.scaleX - frame.padLeft;
-    if (frame.flip != 0u) {
-      imageX = frame.imageWidth - 1.0 - imageX;
+    var imageX = x * transform.scaleX - transform.padLeft;
+    if (transform.flip != 0u) {
+      imageX = transform.imageWidth - 1.0 - imageX;
     }
-    keypoints[part] = vec4<f32>(bestScore[0], y * frame.scaleY - frame.padTop, imageX, f32(best));
+    keypoints[part] = vec4<f32>(bestScore[0], y * transform.scaleY - transform.padTop, imageX, f32(best));
   }
 }
 `;

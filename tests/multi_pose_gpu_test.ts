@@ -1,6 +1,6 @@
 /**
- * Tests for the GPU multi-pose decode (`decode/multi_pose_gpu.ts`, `shaders/multi_pose_candidates.ts`)
- * and `PoseNet.estimateMultiplePoses()`, which uses it.
+ * Tests for the GPU multi-pose decode (`decode/multi_pose_gpu.ts`, `shaders/multi_pose_candidates.ts`,
+ * `shaders/multi_pose_walk.ts`) and `PoseNet.estimateMultiplePoses()`, which uses it.
  *
  * - against TF.js PoseNet's own `estimateMultiplePoses` on real photos (`tests/fixtures`);
  * - against the CPU decode (`decodeMultiplePoses`, itself bit-identical to posenet 2.2.2) of the
@@ -13,12 +13,8 @@
 
 import assert from "node:assert/strict";
 import { readImageFile } from "../cli/read_image.ts";
-import {
-  applyInputTransform,
-  inputTransformFor,
-  type PoseNetHeads,
-  sigmoidScores,
-} from "../decode/heads.ts";
+import { type PoseNetHeads, sigmoidScores } from "../decode/heads.ts";
+import { applyInputTransform, inputTransformFor } from "../decode/input_transform.ts";
 import { PART_IDS, type Pose } from "../decode/keypoints.ts";
 import {
   decodeMultiplePoses,
@@ -143,26 +139,26 @@ async function runPasses(
     size: fused.byteLength,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
   });
-  const frame = decoder.createFrame(buffer);
+  const buffers = decoder.createBuffers(buffer);
   try {
     device.queue.writeBuffer(buffer, 0, fused);
     // Garbage in every record, so a record the passes should have written and did not shows.
     device.queue.writeBuffer(
-      frame.candidates,
+      buffers.candidates,
       0,
       new Uint32Array(decoder.resultBytes / 4).fill(0xffffffff),
     );
-    decoder.prepare(frame, scoreThreshold);
+    decoder.prepare(buffers, scoreThreshold);
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    decoder.dispatch(pass, frame);
+    decoder.dispatch(pass, buffers);
     pass.end();
-    decoder.copyResult(encoder, frame);
+    decoder.copyResult(encoder, buffers);
     device.queue.submit([encoder.finish()]);
-    return { result: await decoder.readResult(frame), decoder };
+    return { result: await decoder.readResult(buffers), decoder };
   } finally {
     buffer.destroy();
-    frame.destroy();
+    buffers.destroy();
   }
 }
 

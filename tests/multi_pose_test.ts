@@ -11,13 +11,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as posenet from "@tensorflow-models/posenet";
 import { InvalidInputError } from "../errors.ts";
-import {
-  inputPaddingFor,
-  inputTransformFor,
-  type PoseNetHeads,
-  sigmoidScores,
-  toScoredHeads,
-} from "../decode/heads.ts";
+import { type PoseNetHeads, sigmoidScores, toScoredHeads } from "../decode/heads.ts";
+import { inputPaddingFor, inputTransformFor } from "../decode/input_transform.ts";
 import type { Pose } from "../decode/keypoints.ts";
 import { PART_IDS } from "../decode/keypoints.ts";
 import {

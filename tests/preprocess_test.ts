@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { createGpuContext } from "../kernels/gpu_context.ts";
 import { createPreprocessKernel, runPreprocessOnce } from "../kernels/preprocess_kernel.ts";
-import { inputPaddingFor } from "../decode/heads.ts";
+import { inputPaddingFor } from "../decode/input_transform.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { assertClose } from "./support/compare.ts";
 import { mulberry32, runSeed } from "./support/random.ts";

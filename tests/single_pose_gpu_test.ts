@@ -7,7 +7,7 @@ import {
   SINGLE_POSE_RESULT_BYTES,
 } from "../decode/single_pose_gpu.ts";
 import { decodeSinglePose } from "../decode/single_pose.ts";
-import { type InputTransform, inputTransformFor } from "../decode/heads.ts";
+import { type InputTransform, inputTransformFor } from "../decode/input_transform.ts";
 import { HEAD_LAYOUT, splitHeads } from "../models/posenet_network.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
 import { mulberry32, runSeed, uniform } from "./support/random.ts";

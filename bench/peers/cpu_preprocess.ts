@@ -13,7 +13,11 @@
  * @module
  */
 
-import { inputPaddingFor, type InputTransform, inputTransformFor } from "../../decode/heads.ts";
+import {
+  inputPaddingFor,
+  type InputTransform,
+  inputTransformFor,
+} from "../../decode/input_transform.ts";
 import type { PeerImage } from "./peer.ts";
 
 /** One preprocessed image. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { inputPaddingFor } from "../../decode/heads.ts";
+import { inputPaddingFor } from "../../decode/input_transform.ts";
 
 /**
  * PoseNet 2.x preprocessing on the CPU, written on its own (not the runtime's GPU code): pad the
