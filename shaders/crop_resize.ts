@@ -7,7 +7,7 @@
  * @module
  */
 
-import { entryPoint } from "./wgsl_common.ts";
+import { entryPoint, WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Shape constants baked into a crop-resize shader. */
 export interface CropResizeShaderParams {
@@ -78,7 +78,7 @@ export function cropResizeShader(p: CropResizeShaderParams): string {
     CROP_OUTSIDE.toString(16)
   } outside the image; norm = 256 vec4,
 // NORM[n] per channel in .xyz; output = NHWC4 [S, S, 3] with channel 3 = 0.
-// Workgroup: 64 invocations, one output pixel (3 channels as vec3<i32>) each.
+// Workgroup: ${WORKGROUP_SIZE} invocations, one output pixel (3 channels as vec3<i32>) each.
 const S: u32 = ${p.size}u;
 const DIGIT: i32 = 0x3fff;
 const OUTSIDE: u32 = 0x${CROP_OUTSIDE.toString(16)}u;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { entryPoint } from "./wgsl_common.ts";
+import { entryPoint, WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Shape constants baked into a preprocessing shader (the network input size). */
 export interface PreprocessShaderParams {
@@ -82,7 +82,7 @@ export function preprocessShader(p: PreprocessShaderParams): string {
 // Everything stays in f32: rounding the resized image to integers moves keypoints by pixels.
 // Layout: the image is the raw bytes (RGB or RGBA, row-major) viewed as array<u32>; the output is
 // NHWC4, one vec4 (r, g, b, 0) per pixel, the network's input. Image size and padding are uniforms,
-// so one pipeline serves images of any size. Workgroup: 64 invocations, one output pixel each.
+// so one pipeline serves images of any size. Workgroup: ${WORKGROUP_SIZE} invocations, one output pixel each.
 struct Frame {
   imageWidth: u32,
   imageHeight: u32,
