@@ -418,21 +418,18 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       variants: config.variants,
     });
     const preprocess = await createPreprocessKernel(context, resolution.height, resolution.width);
-    const decoder = await createSinglePoseDecoder(context, {
+    // Where both decoders find the heatmap and offsets in the fused heads.
+    const heads = {
       height: network.heatmapHeight,
       width: network.heatmapWidth,
       outputStride,
       cellStride: HEAD_LAYOUT.channels,
       heatmapChannel: HEAD_LAYOUT.heatmap,
       offsetChannel: HEAD_LAYOUT.offsets,
-    });
+    };
+    const decoder = await createSinglePoseDecoder(context, heads);
     const multiDecoder = await createMultiPoseDecoder(context, {
-      height: network.heatmapHeight,
-      width: network.heatmapWidth,
-      outputStride,
-      cellStride: HEAD_LAYOUT.channels,
-      heatmapChannel: HEAD_LAYOUT.heatmap,
-      offsetChannel: HEAD_LAYOUT.offsets,
+      ...heads,
       displacementFwdChannel: HEAD_LAYOUT.displacementFwd,
       displacementBwdChannel: HEAD_LAYOUT.displacementBwd,
     });
