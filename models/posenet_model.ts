@@ -245,7 +245,7 @@ export class PoseNet {
         this.context,
         "the multi-pose buffers",
         () => decoder.createFrame(slot.network.heads),
-        (frame) => frame.destroy(),
+        (buffers) => buffers.destroy(),
       );
       this.#assertNotDisposed();
       decoder.prepare(slot.multiPose, options.scoreThreshold);
