@@ -30,6 +30,7 @@ import { parsePoseArgs, UsageError } from "./_args.ts";
 import { USAGE } from "./_usage.ts";
 import { estimateWithModel, type PoseCliLoaders } from "./_model.ts";
 import { errorLine, formatResult, type PoseCliResult } from "./_output.ts";
+import { stderrProgress } from "../models/_stderr_progress.ts";
 
 export { parsePoseArgs, type PoseCliOptions, UsageError } from "./_args.ts";
 export {
@@ -215,40 +216,12 @@ function invocationDir(): string | undefined {
  * ```
  */
 export function processIo(): PoseCliIo {
-  const tty = (() => {
-    try {
-      return Deno.stderr.isTerminal();
-    } catch {
-      return false;
-    }
-  })();
-  let progressOpen = false;
-  const encoder = new TextEncoder();
-  const stderrSync = (text: string) => {
-    try {
-      Deno.stderr.writeSync(encoder.encode(text));
-    } catch {
-      // stderr closed: nothing to do.
-    }
-  };
+  const line = stderrProgress();
   return {
     cwd: invocationDir(),
     stdout: (text) => writeAll(Deno.stdout, text),
-    stderr: (text) => {
-      if (progressOpen) {
-        progressOpen = false;
-        text = `\n${text}`;
-      }
-      stderrSync(text);
-    },
-    progress: (message) => {
-      if (tty) {
-        progressOpen = true;
-        stderrSync(`\r${message}\x1b[K`);
-      } else {
-        stderrSync(`${message}\n`);
-      }
-    },
+    stderr: (text) => line.write(text),
+    progress: (message) => line.progress(message),
   };
 }
 

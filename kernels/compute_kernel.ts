@@ -292,35 +292,27 @@ export function uploadStorage(
  * @throws {InvalidInputError} When a tensor is larger than the device can bind.
  * @throws {GpuError} When the GPU refuses the weight buffers (out of memory, validation).
  *
- * @example
+ * @example A weightless kernel (no bindings 1 and 2; GpuKernelSource shows one with weights)
  * ```ts
- * import { createGpuContext, createGpuKernel, type GpuKernelSource } from "./mod.ts";
+ * import { createGpuContext, createGpuKernel } from "./mod.ts";
  * import { runKernelOnce } from "./run_kernel.ts";
  * import { entryPoint } from "../shaders/wgsl_common.ts";
  *
- * // A toy family: out = in · weights[0] + bias[0] per vec4 (filter and bias are 4 floats each).
- * const [h, w, c] = [2, 3, 4];
- * const source: GpuKernelSource = {
- *   label: "scale",
- *   wgsl: `@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
- * @group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
- * @group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
- * @group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
- * ${entryPoint(h * w)}
- *   output[index] = input[index] * weights[0] + bias[0];
- * }`,
- *   invocations: h * w,
- *   filter: new Float32Array([2, 2, 2, 2]),
- *   bias: new Float32Array([0, 0, 0, 1]),
- *   inputShape: [h, w, c],
- *   outputShape: [h, w, c],
- *   flops: 2 * h * w * c,
- *   weightElements: 8,
- * };
  * const gpu = await createGpuContext();
- * const kernel = await createGpuKernel(gpu, source);
- * const out = await runKernelOnce(gpu, kernel, new Float32Array(h * w * c).fill(1));
- * console.log(out.slice(0, 4)); // [2, 2, 2, 3]
+ * const kernel = await createGpuKernel(gpu, {
+ *   label: "double",
+ *   wgsl: `@group(0) @binding(0) var<storage, read> input: array<vec4<f32>>;
+ * @group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
+ * ${entryPoint(1)}
+ *   output[index] = 2.0 * input[index];
+ * }`,
+ *   invocations: 1,
+ *   inputShape: [1, 1, 4],
+ *   outputShape: [1, 1, 4],
+ *   flops: 4,
+ *   weightElements: 0,
+ * });
+ * console.log(await runKernelOnce(gpu, kernel, new Float32Array([1, 2, 3, 4]))); // [2, 4, 6, 8]
  * kernel.dispose();
  * gpu.destroy();
  * ```

@@ -19,7 +19,7 @@ import {
 import { type Activation, ACTIVATIONS } from "../shaders/wgsl_common.ts";
 import { channelSlots } from "./layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
-import { variantTiling } from "./kernel_variants.ts";
+import { DEFAULT_TILING, variantTiling } from "./kernel_variants.ts";
 import { samePadding } from "./same_padding.ts";
 
 /**
@@ -140,8 +140,11 @@ export async function createConv2dKernel(
     padTop: padY.before,
     padLeft: padX.before,
     activation: act,
-    tileX: checkInteger("tileX", spec.tileX ?? 4, 1, 8),
-    tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 2, 1, 8), outSlots),
+    tileX: checkInteger("tileX", spec.tileX ?? DEFAULT_TILING.conv2d.tileX, 1, 8),
+    tileSlots: Math.min(
+      checkInteger("tileSlots", spec.tileSlots ?? DEFAULT_TILING.conv2d.tileSlots, 1, 8),
+      outSlots,
+    ),
   };
   // [kh][kw][cin][cout] → [kh][kw][inSlots·4][outSlots·4]: pad cout, then pad each tap's cin rows.
   const paddedCout = padLastAxis(filter, kh * kw * cin, cout, outSlots * 4);

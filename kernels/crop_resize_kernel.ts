@@ -3,7 +3,7 @@
  * preprocessing, `cropAndResize` of one float32 box to S × S, the int32 cast, and the graph's
  * normalisation, from RGB(A) bytes to the model's NHWC4 input.
  *
- * The sampling coordinates are computed here, per frame, in float64 with tfjs-backend-cpu 4.22's
+ * The sampling coordinates are computed here, per image, in float64 with tfjs-backend-cpu 4.22's
  * own expressions (`CropAndResize.js`): S rows and S columns, each a (low, high, lerp) or "outside
  * the image". Doing them on the host makes the floor/ceil choices and the out-of-image tests TF's
  * bit for bit (at the last row, `y1·(H−1) + (S−1)·scale` can land one f64 ULP above H−1, and TF
@@ -29,8 +29,8 @@ import { dispatchAndRead } from "./run_kernel.ts";
 /** A crop box as `cropAndResize` takes it: `[yMin, xMin, yMax, xMax]`, fractions of the image. */
 export type CropBox = readonly [yMin: number, xMin: number, yMax: number, xMax: number];
 
-/** One frame's image size and crop. */
-export interface CropFrame {
+/** What the crop shader's uniforms are computed from, per image: its size and the crop. */
+export interface CropUniformValues {
   /** Image columns. */
   readonly imageWidth: number;
   /** Image rows. */
@@ -90,9 +90,9 @@ function axisSamples(
 }
 
 /**
- * Packs one frame's sampling table into the shader's uniform block.
+ * Packs one image's sampling table into the shader's uniform block.
  *
- * @param frame Image size, bytes per pixel, box and flip.
+ * @param values Image size, bytes per pixel, box and flip.
  * @param size The crop side S.
  * @returns The uniform bytes ({@linkcode cropResizeUniformBytes}).
  * @throws {InvalidInputError} On a bad image size or a non-finite box value.
@@ -107,8 +107,8 @@ function axisSamples(
  * console.log(bytes.byteLength); // 6160
  * ```
  */
-export function cropResizeUniforms(frame: CropFrame, size: number): ArrayBuffer {
-  const { imageWidth, imageHeight, channels } = frame;
+export function cropResizeUniforms(values: CropUniformValues, size: number): ArrayBuffer {
+  const { imageWidth, imageHeight, channels } = values;
   for (const [name, v] of [["imageWidth", imageWidth], ["imageHeight", imageHeight]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > 16384) {
       throw new InvalidInputError(`crop: ${name} must be an integer in 1..16384, got ${v}`);
@@ -117,12 +117,14 @@ export function cropResizeUniforms(frame: CropFrame, size: number): ArrayBuffer 
   if (channels !== 3 && channels !== 4) {
     throw new InvalidInputError(`crop: channels must be 3 or 4, got ${channels}`);
   }
-  if (frame.box.length !== 4) {
-    throw new InvalidInputError(`crop: the box must be [yMin, xMin, yMax, xMax], got ${frame.box}`);
+  if (values.box.length !== 4) {
+    throw new InvalidInputError(
+      `crop: the box must be [yMin, xMin, yMax, xMax], got ${values.box}`,
+    );
   }
-  const [y1, x1, y2, x2] = frame.box.map(Math.fround);
+  const [y1, x1, y2, x2] = values.box.map(Math.fround);
   if (![y1, x1, y2, x2].every(Number.isFinite)) {
-    throw new InvalidInputError(`crop: box values must be finite, got [${frame.box}]`);
+    throw new InvalidInputError(`crop: box values must be finite, got [${values.box}]`);
   }
   const buffer = new ArrayBuffer(cropResizeUniformBytes(size));
   const u = new Uint32Array(buffer);
@@ -131,7 +133,7 @@ export function cropResizeUniforms(frame: CropFrame, size: number): ArrayBuffer 
   u[2] = channels;
   const samples = [
     ...axisSamples(y1, y2, imageHeight, size, false),
-    ...axisSamples(x1, x2, imageWidth, size, frame.flipHorizontal === true),
+    ...axisSamples(x1, x2, imageWidth, size, values.flipHorizontal === true),
   ];
   const unit = 2 ** CROP_WEIGHT_BITS;
   samples.forEach((s, i) => {
@@ -185,16 +187,16 @@ export function normalizationTable(
 export interface CropResizeKernel {
   /** The crop side S. */
   readonly size: number;
-  /** Bytes of the per-frame uniform buffer. */
+  /** Bytes of the per-image uniform buffer. */
   readonly uniformBytes: number;
   /**
-   * Makes the bind group for one frame's buffers.
+   * Makes the bind group for one image's buffers.
    *
    * @param image Raw image bytes (RGB or RGBA) as a storage buffer.
-   * @param frame Uniform buffer holding `cropResizeUniforms(...)`.
+   * @param uniforms Uniform buffer holding `cropResizeUniforms(...)`.
    * @param output The model's NHWC4 `[S, S, 3]` input buffer.
    */
-  bind(image: GPUBuffer, frame: GPUBuffer, output: GPUBuffer): GPUBindGroup;
+  bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup;
   /**
    * Records the dispatch.
    *
@@ -262,13 +264,13 @@ export async function createCropResizeKernel(
   return {
     size,
     uniformBytes: cropResizeUniformBytes(size),
-    bind(image: GPUBuffer, frame: GPUBuffer, output: GPUBuffer): GPUBindGroup {
+    bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup {
       return gpu.device.createBindGroup({
         label: "crop resize",
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: image } },
-          { binding: 1, resource: { buffer: frame } },
+          { binding: 1, resource: { buffer: uniforms } },
           { binding: 2, resource: { buffer: table } },
           { binding: 3, resource: { buffer: output } },
         ],
@@ -335,8 +337,8 @@ export async function runCropResizeOnce(
     size: Math.max(16, checked.bytes.byteLength),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
   });
-  const frame = device.createBuffer({
-    label: "crop frame",
+  const uniformBuffer = device.createBuffer({
+    label: "crop uniforms",
     size: kernel.uniformBytes,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
@@ -347,8 +349,8 @@ export async function runCropResizeOnce(
   });
   try {
     device.queue.writeBuffer(imageBuffer, 0, checked.bytes);
-    device.queue.writeBuffer(frame, 0, uniforms);
-    const bindGroup = kernel.bind(imageBuffer, frame, output);
+    device.queue.writeBuffer(uniformBuffer, 0, uniforms);
+    const bindGroup = kernel.bind(imageBuffer, uniformBuffer, output);
     const packed = await dispatchAndRead(
       gpu,
       "crop resize",
@@ -358,6 +360,6 @@ export async function runCropResizeOnce(
     );
     return unpackChannels(packed, kernel.size * kernel.size, 3);
   } finally {
-    for (const b of [imageBuffer, frame, output]) b.destroy();
+    for (const b of [imageBuffer, uniformBuffer, output]) b.destroy();
   }
 }

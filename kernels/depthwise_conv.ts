@@ -19,7 +19,7 @@ import {
 import { type Activation, ACTIVATIONS } from "../shaders/wgsl_common.ts";
 import { channelSlots } from "./layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
-import { variantTiling } from "./kernel_variants.ts";
+import { DEFAULT_TILING, variantTiling } from "./kernel_variants.ts";
 import { samePadding } from "./same_padding.ts";
 
 /**
@@ -127,7 +127,7 @@ export async function createDepthwiseConvKernel(
     padLeft: padX.before,
     activation: act,
     bias: bias !== null,
-    tileX: checkInteger("tileX", spec.tileX ?? 4, 1, 8),
+    tileX: checkInteger("tileX", spec.tileX ?? DEFAULT_TILING.depthwise.tileX, 1, 8),
   };
   return await createGpuKernel(gpu, {
     label: `depthwise ${height}x${width}x${channels} ${kh}x${kw} s${stride} d${dilation}${

@@ -9,6 +9,7 @@
 import { DeviceLostError, WebGpuUnavailableError } from "../errors.ts";
 import { type FeatureLevel, requestDawnAdapter } from "./_dawn_adapter.ts";
 import { readEnv } from "./_env.ts";
+import { WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
 import { resolveWebGpuProvider, type WebGpuProvider } from "./webgpu_provider.ts";
 
 export type { FeatureLevel };
@@ -134,8 +135,6 @@ export interface GpuContext {
 
 /** Storage buffers one kernel binds at most (input, weights, bias, output, plus spares). */
 const REQUIRED_STORAGE_BUFFERS = 6;
-/** Workgroup size every kernel uses. */
-const REQUIRED_INVOCATIONS = 64;
 /** How long a failed `mapAsync` waits for `device.lost` before it is reported as it is. */
 const LOSS_GRACE_MS = 100;
 
@@ -185,10 +184,10 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
         `need ${REQUIRED_STORAGE_BUFFERS}`,
     );
   }
-  if (limits.maxComputeInvocationsPerWorkgroup < REQUIRED_INVOCATIONS) {
+  if (limits.maxComputeInvocationsPerWorkgroup < WORKGROUP_SIZE) {
     problems.push(
       `maxComputeInvocationsPerWorkgroup is ${limits.maxComputeInvocationsPerWorkgroup}, ` +
-        `need ${REQUIRED_INVOCATIONS}`,
+        `need ${WORKGROUP_SIZE}`,
     );
   }
   if (problems.length > 0) {

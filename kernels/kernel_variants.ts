@@ -56,6 +56,27 @@ export interface KernelTiling {
 }
 
 /**
+ * The default (`tiled`) tiling of each family: what a kernel uses for a tile parameter its spec
+ * leaves out, and the `tiled` entry of {@linkcode KERNEL_VARIANTS}.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TILING } from "./kernel_variants.ts";
+ *
+ * console.log(DEFAULT_TILING.pointwise); // { tilePixels: 8, tileSlots: 4 }
+ * ```
+ */
+export const DEFAULT_TILING: {
+  readonly pointwise: { readonly tilePixels: number; readonly tileSlots: number };
+  readonly depthwise: { readonly tileX: number };
+  readonly conv2d: { readonly tileX: number; readonly tileSlots: number };
+} = Object.freeze({
+  pointwise: Object.freeze({ tilePixels: 8, tileSlots: 4 }),
+  depthwise: Object.freeze({ tileX: 4 }),
+  conv2d: Object.freeze({ tileX: 4, tileSlots: 2 }),
+});
+
+/**
  * The variants of each family, by name.
  *
  * @example
@@ -72,18 +93,18 @@ export const KERNEL_VARIANTS: Readonly<
 > = Object
   .freeze({
     pointwise: Object.freeze({
-      tiled: Object.freeze({ tilePixels: 8, tileSlots: 4 }),
+      tiled: DEFAULT_TILING.pointwise,
       small: Object.freeze({ tilePixels: 4, tileSlots: 2 }),
-      staged: Object.freeze({ tilePixels: 8, tileSlots: 4, stagedSlots: 16 }),
-      half: Object.freeze({ tilePixels: 8, tileSlots: 4, weightsF16: true }),
+      staged: Object.freeze({ ...DEFAULT_TILING.pointwise, stagedSlots: 16 }),
+      half: Object.freeze({ ...DEFAULT_TILING.pointwise, weightsF16: true }),
       simple: Object.freeze({ tilePixels: 1, tileSlots: 1 }),
     }),
     depthwise: Object.freeze({
-      tiled: Object.freeze({ tileX: 4 }),
+      tiled: DEFAULT_TILING.depthwise,
       simple: Object.freeze({ tileX: 1 }),
     }),
     conv2d: Object.freeze({
-      tiled: Object.freeze({ tileX: 4, tileSlots: 2 }),
+      tiled: DEFAULT_TILING.conv2d,
       simple: Object.freeze({ tileX: 1, tileSlots: 1 }),
     }),
   });

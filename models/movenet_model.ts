@@ -107,7 +107,7 @@ class MoveNetDetector implements PoseDetector {
   readonly #crop: CropResizeKernel;
   readonly #decoder: MovenetDecoder;
   readonly #buffers: GraphBuffers;
-  readonly #frame: GPUBuffer;
+  readonly #cropUniforms: GPUBuffer;
   readonly #result: GPUBuffer;
   readonly #readback: GPUBuffer;
   readonly #decodeGroup: GPUBindGroup;
@@ -134,8 +134,8 @@ class MoveNetDetector implements PoseDetector {
     this.#decoder = parts.decoder;
     const device = gpu.device;
     this.#buffers = this.#network.createBuffers();
-    this.#frame = device.createBuffer({
-      label: "movenet crop frame",
+    this.#cropUniforms = device.createBuffer({
+      label: "movenet crop uniforms",
       size: this.#crop.uniformBytes,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
@@ -205,7 +205,7 @@ class MoveNetDetector implements PoseDetector {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const b of [this.#frame, this.#result, this.#readback, this.#image]) b?.destroy();
+    for (const b of [this.#cropUniforms, this.#result, this.#readback, this.#image]) b?.destroy();
     this.#buffers.destroy();
     this.#network.dispose();
     this.#crop.dispose();
@@ -244,11 +244,11 @@ class MoveNetDetector implements PoseDetector {
         size: Math.max(16, checked.bytes.byteLength),
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
       });
-      this.#cropGroup = this.#crop.bind(this.#image, this.#frame, this.#buffers.input);
+      this.#cropGroup = this.#crop.bind(this.#image, this.#cropUniforms, this.#buffers.input);
     }
     device.queue.writeBuffer(this.#image, 0, checked.bytes);
     device.queue.writeBuffer(
-      this.#frame,
+      this.#cropUniforms,
       0,
       cropResizeUniforms({
         imageWidth: checked.width,

@@ -2,9 +2,10 @@
  * The PoseNet runtime: `load()` builds the network on the GPU, `estimateSinglePose()` and
  * `estimateMultiplePoses()` take an image and return keypoints in image pixels.
  *
- * One frame is one command buffer: preprocessing, the 28 network layers, the fused heads and the
- * decode, then a single readback. Each frame in flight has its own buffers (a small pool), so
- * concurrent calls never share intermediate tensors and frames pipeline on the GPU queue.
+ * One frame (image) is one command buffer: preprocessing, the 28 network layers, the fused heads
+ * and the decode, then a single readback. Each frame in flight runs in a slot of its own buffers
+ * (`_posenet_slots.ts`), so concurrent calls never share intermediate tensors and frames pipeline
+ * on the GPU queue. The options and their checks are in `posenet_config.ts`.
  *
  * Multi-pose estimation finds the root candidates and grows a pose from each on the GPU, and reads
  * back only those (`decode/multi_pose_gpu.ts`); the CPU then picks among them exactly as TF.js
@@ -16,21 +17,12 @@
 
 import { DisposedError, InvalidInputError, PoseNetError } from "../errors.ts";
 import type { PoseNetHeads } from "../decode/heads.ts";
-import {
-  applyInputTransform,
-  inputPaddingFor,
-  inputTransformFor,
-} from "../decode/input_transform.ts";
+import { applyInputTransform, inputTransformFor } from "../decode/input_transform.ts";
 import type { Pose } from "../decode/keypoints.ts";
-import {
-  decodeMultiplePoses,
-  type MultiPoseOptions,
-  resolveMultiPoseOptions,
-} from "../decode/multi_pose.ts";
+import { decodeMultiplePoses, resolveMultiPoseOptions } from "../decode/multi_pose.ts";
 import {
   candidateCount,
   createMultiPoseDecoder,
-  type MultiPoseBuffers,
   type MultiPoseDecoder,
   posesFromCandidateRecords,
 } from "../decode/multi_pose_gpu.ts";
@@ -41,93 +33,37 @@ import {
   type SinglePoseDecoder,
 } from "../decode/single_pose_gpu.ts";
 import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
 import { createPreprocessKernel, type PreprocessKernel } from "../kernels/preprocess_kernel.ts";
-import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
-import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
-import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
-import { type OutputStride, validateOutputStride } from "./architecture.ts";
-import { resolutionFromScaleFactor, validateInputResolution } from "./input_resolution.ts";
+import type { OutputStride } from "./architecture.ts";
 import { fetchDefaultWeights } from "./default_weights.ts";
 import { type CheckedImage, checkPoseImage, type PoseImage } from "./pose_image.ts";
-import { imageBufferBytes } from "./_image_buffer.ts";
 import { scopedGpuWork } from "../kernels/_error_scope.ts";
-import {
-  createPoseNetNetwork,
-  HEAD_LAYOUT,
-  type NetworkBuffers,
-  type PoseNetNetwork,
-  splitHeads,
-} from "./posenet_network.ts";
-import type { PoseNetWeights } from "./posenet_weights.ts";
+import { createPoseNetNetwork, HEAD_LAYOUT, type PoseNetNetwork } from "./posenet_network.ts";
 import { loadTfjsGraphModel } from "./tfjs_graph_model.ts";
+import {
+  checkFlip,
+  type InputResolution,
+  type ModelConfig,
+  type MultiPersonConfig,
+  resolveModelConfig,
+  type SinglePersonConfig,
+} from "./posenet_config.ts";
+import {
+  createSlot,
+  fitImage,
+  type PoseNetSlot,
+  readHeads,
+  slotBufferCount,
+  SlotPool,
+  writeInputs,
+} from "./_posenet_slots.ts";
 
-/** Input size of the network, in pixels. */
-export interface InputResolution {
-  /** Columns. */
-  readonly width: number;
-  /** Rows. */
-  readonly height: number;
-}
-
-/** Options of {@linkcode load}, named as in `@tensorflow-models/posenet`. */
-export interface ModelConfig {
-  /** Only `"MobileNetV1"` is supported. */
-  readonly architecture?: "MobileNetV1";
-  /** 8, 16 (default) or 32. 8 and 32 come from the same weights by PoseNet's atrous rule. */
-  readonly outputStride?: OutputStride;
-  /**
-   * Network input size: a number for square, or `{width, height}`; each side must be
-   * `k · outputStride + 1`. Default 257.
-   */
-  readonly inputResolution?: number | InputResolution;
-  /**
-   * PoseNet 1.x's `imageScaleFactor` (0.2–1.0), instead of `inputResolution`: each side of
-   * `imageSize` times the factor, rounded down to the nearest valid size as PoseNet 1.x does.
-   * Needs `imageSize`, the size of the frames the model will see.
-   */
-  readonly scaleFactor?: number;
-  /** The frame size `scaleFactor` applies to (e.g. the camera's). */
-  readonly imageSize?: InputResolution;
-  /** MobileNet width multiplier; must match the weights (0.75 for the default weights). */
-  readonly multiplier?: number;
-  /** Bytes per weight of the file (4, 2 or 1); informational, the manifest decides. */
-  readonly quantBytes?: number;
-  /** A TF.js graph-model `model.json` (path or URL). Default: PoseNet MobileNetV1 0.75 from npm. */
-  readonly modelUrl?: string | URL;
-  /** Already loaded weights (skips `modelUrl`). */
-  readonly weights?: PoseNetWeights;
-  /** GPU to run on; by default the model makes its own and destroys it on `dispose()`. */
-  readonly context?: GpuContext;
-  /**
-   * Without `context`: the WebGPU implementation the model's own GPU context uses, `"deno"`
-   * (built in) or `"dawn"` (npm `webgpu`, needs `--allow-ffi`). Default: `$POSENET_WEBGPU`, else
-   * `"deno"`. See `GpuContextOptions.provider`.
-   */
-  readonly provider?: WebGpuProvider;
-  /** Kernel variant per family (default `tiled`; see `KERNEL_VARIANTS`). */
-  readonly variants?: KernelVariantChoice;
-  /**
-   * Frames that may be in flight at once (default 3): each has its own GPU buffers, among them an
-   * image buffer grown (never shrunk) to the next power of two of the largest frame it has taken
-   * (at least 64 KiB), so images cost at most 2 × the largest frame's bytes per frame in flight.
-   */
-  readonly maxFramesInFlight?: number;
-  /** Progress lines of the first-run weights download (default: stderr). */
-  readonly onProgress?: (message: string) => void;
-}
-
-/** Options of {@linkcode PoseNet.estimateSinglePose}. */
-export interface SinglePersonConfig {
-  /** Mirror the output: `x' = imageWidth − 1 − x` (for selfie cameras). Default false. */
-  readonly flipHorizontal?: boolean;
-}
-
-/** Options of {@linkcode PoseNet.estimateMultiplePoses}. */
-export interface MultiPersonConfig extends MultiPoseOptions {
-  /** Mirror the output: `x' = imageWidth − 1 − x`. Default false. */
-  readonly flipHorizontal?: boolean;
-}
+export type {
+  InputResolution,
+  ModelConfig,
+  MultiPersonConfig,
+  SinglePersonConfig,
+} from "./posenet_config.ts";
 
 /** What one {@linkcode PoseNet.estimateMultiplePoses} call read back from the GPU. */
 export interface MultiPoseReadback {
@@ -143,28 +79,7 @@ export interface MultiPoseReadback {
 
 /** Weight buffers of each network layer: filter and bias (`createGpuKernel`). */
 const BUFFERS_PER_KERNEL = 2;
-/**
- * Buffers every frame slot has: the network's input, two activation buffers and heads
- * (`createBuffers`), plus the preprocess and decode uniforms, the keypoints and their readback.
- */
-const BUFFERS_PER_SLOT = 8;
-/** Uniforms, candidates and readback of a slot's multi-pose buffers (`createBuffers`). */
-const BUFFERS_PER_MULTI_POSE_FRAME = 3;
 const DISPOSED_MESSAGE = "this PoseNet model was disposed; load() a new one";
-
-/** GPU buffers of one frame in flight. */
-interface FrameSlot {
-  readonly network: NetworkBuffers;
-  image: GPUBuffer | undefined;
-  imageBindGroup: GPUBindGroup | undefined;
-  readonly preprocessFrame: GPUBuffer;
-  readonly decodeFrame: GPUBuffer;
-  readonly keypoints: GPUBuffer;
-  readonly keypointsReadback: GPUBuffer;
-  readonly decodeBindGroup: GPUBindGroup;
-  headsReadback: GPUBuffer | undefined;
-  multiPose: MultiPoseBuffers | undefined;
-}
 
 /**
  * A loaded PoseNet on the GPU. Make one with {@linkcode load}.
@@ -182,14 +97,7 @@ export class PoseNet {
   #multiDecoder: MultiPoseDecoder;
   #lastMultiPoseReadback: MultiPoseReadback | undefined;
   #ownsContext: boolean;
-  #maxSlots: number;
-  #slots: FrameSlot[] = [];
-  #free: FrameSlot[] = [];
-  /** Calls waiting for a slot; woken with a slot, or undefined to retry (or see `dispose()`). */
-  #waiting: ((slot: FrameSlot | undefined) => void)[] = [];
-  #disposed = false;
-  /** Frame slots being made (their buffers checked by error scopes). */
-  #creating = 0;
+  #slots: SlotPool;
 
   /**
    * Use {@linkcode load} instead; this wires already built parts together.
@@ -200,7 +108,7 @@ export class PoseNet {
    * @param decoder Single-pose decode for its heatmap size.
    * @param multiDecoder Multi-pose decode for its heatmap size.
    * @param ownsContext Whether `dispose()` destroys the device.
-   * @param maxFramesInFlight Frame slots.
+   * @param maxFramesInFlight Slots, one per frame in flight.
    */
   constructor(
     context: GpuContext,
@@ -217,7 +125,15 @@ export class PoseNet {
     this.#decoder = decoder;
     this.#multiDecoder = multiDecoder;
     this.#ownsContext = ownsContext;
-    this.#maxSlots = maxFramesInFlight;
+    this.#slots = new SlotPool(
+      context,
+      maxFramesInFlight,
+      () => createSlot(context, network, decoder),
+      DISPOSED_MESSAGE,
+      () => {
+        if (this.#ownsContext) this.context.destroy();
+      },
+    );
     this.inputResolution = { width: network.inputWidth, height: network.inputHeight };
     this.outputStride = network.outputStride;
   }
@@ -229,17 +145,12 @@ export class PoseNet {
 
   /**
    * GPU buffers this model made and has not destroyed yet, for leak checks: the weights (a filter
-   * and a bias per layer) until `dispose()`, and each frame slot's buffers (8, plus the image, the
-   * heads readback and the 3 multi-pose buffers once made). 0 once disposed and idle.
+   * and a bias per layer) until `dispose()`, and each slot's buffers (8, plus the image, the heads
+   * readback and the 3 multi-pose buffers once made). 0 once disposed and idle.
    */
   get liveBufferCount(): number {
-    const weights = this.#disposed ? 0 : this.#network.layers.length * BUFFERS_PER_KERNEL;
-    return this.#slots.reduce(
-      (n, s) =>
-        n + BUFFERS_PER_SLOT + (s.image ? 1 : 0) + (s.headsReadback ? 1 : 0) +
-        (s.multiPose ? BUFFERS_PER_MULTI_POSE_FRAME : 0),
-      weights,
-    );
+    const weights = this.#slots.closed ? 0 : this.#network.layers.length * BUFFERS_PER_KERNEL;
+    return this.#slots.slots.reduce((n, s) => n + slotBufferCount(s), weights);
   }
 
   /**
@@ -271,13 +182,8 @@ export class PoseNet {
   async estimateSinglePose(image: PoseImage, config: SinglePersonConfig = {}): Promise<Pose> {
     const flip = checkFlip(config);
     const checked = this.#checkImage(image);
-    const slot = await this.#acquire();
-    try {
-      this.#assertNotDisposed();
-      await this.#fitImage(slot, checked);
-      this.#assertNotDisposed();
+    return await this.#inSlot(checked, flip, async (slot) => {
       const device = this.context.device;
-      this.#writeFrame(slot, checked, flip);
       const encoder = device.createCommandEncoder({ label: "posenet single pose" });
       const pass = encoder.beginComputePass();
       this.#encodeNetwork(pass, slot);
@@ -295,11 +201,7 @@ export class PoseNet {
       const result = new Float32Array(slot.keypointsReadback.getMappedRange().slice(0));
       slot.keypointsReadback.unmap();
       return poseFromDecoded(result);
-    } catch (error) {
-      return await this.#lostOr(error);
-    } finally {
-      this.#release(slot);
-    }
+    });
   }
 
   /**
@@ -338,18 +240,13 @@ export class PoseNet {
       flip,
     );
     const decoder = this.#multiDecoder;
-    const slot = await this.#acquire();
-    try {
-      this.#assertNotDisposed();
-      await this.#fitImage(slot, checked);
-      this.#assertNotDisposed();
+    return await this.#inSlot(checked, flip, async (slot) => {
       const device = this.context.device;
-      this.#writeFrame(slot, checked, flip);
       slot.multiPose ??= await scopedGpuWork(
         this.context,
         "the multi-pose buffers",
         () => decoder.createBuffers(slot.network.heads),
-        (frame) => frame.destroy(),
+        (buffers) => buffers.destroy(),
       );
       this.#assertNotDisposed();
       decoder.prepare(slot.multiPose, options.scoreThreshold);
@@ -368,7 +265,7 @@ export class PoseNet {
         poses = posesFromCandidateRecords(result, decoder, options);
       } else {
         // Too many candidates for the GPU's list: decode this frame's heads on the CPU.
-        poses = decodeMultiplePoses(await this.#readHeads(slot), options);
+        poses = decodeMultiplePoses(await readHeads(this.context, this.#network, slot), options);
         bytes += this.#network.headsBytes;
       }
       this.#lastMultiPoseReadback = {
@@ -378,11 +275,7 @@ export class PoseNet {
         bytes,
       };
       return poses.map((pose) => applyInputTransform(pose, transform));
-    } catch (error) {
-      return await this.#lostOr(error);
-    } finally {
-      this.#release(slot);
-    }
+    });
   }
 
   /**
@@ -400,127 +293,59 @@ export class PoseNet {
    */
   async predictHeads(image: PoseImage): Promise<PoseNetHeads> {
     // `async` so a bad image, `dispose()` or device loss rejects the promise instead of throwing.
-    return await this.#predictHeads(this.#checkImage(image), false);
+    return await this.#inSlot(this.#checkImage(image), false, async (slot) => {
+      const encoder = this.context.device.createCommandEncoder({ label: "posenet heads" });
+      const pass = encoder.beginComputePass();
+      this.#encodeNetwork(pass, slot);
+      pass.end();
+      return await readHeads(this.context, this.#network, slot, encoder);
+    });
   }
 
   /**
    * Frees every GPU resource the model made (and the device, if the model created it). Calls
    * made afterwards reject with {@linkcode DisposedError}; frames already submitted to the GPU
-   * finish, and calls not yet submitted (waiting for a frame slot) reject with `DisposedError`.
+   * finish, and calls not yet submitted (waiting for a slot) reject with `DisposedError`.
    */
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    for (const slot of this.#free) destroySlot(slot);
-    this.#slots = this.#slots.filter((s) => !this.#free.includes(s));
-    this.#free = [];
-    for (const wake of this.#waiting.splice(0)) wake(undefined);
+    if (this.#slots.closed) return;
+    const idle = this.#slots.close();
     this.#network.dispose();
-    if (this.#ownsContext && this.#slots.length === 0) this.context.destroy();
-  }
-
-  async #predictHeads(checked: CheckedImage, flip: boolean): Promise<PoseNetHeads> {
-    const slot = await this.#acquire();
-    try {
-      this.#assertNotDisposed();
-      await this.#fitImage(slot, checked);
-      this.#assertNotDisposed();
-      this.#writeFrame(slot, checked, flip);
-      const encoder = this.context.device.createCommandEncoder({ label: "posenet heads" });
-      const pass = encoder.beginComputePass();
-      this.#encodeNetwork(pass, slot);
-      pass.end();
-      return await this.#readHeads(slot, encoder);
-    } catch (error) {
-      return await this.#lostOr(error);
-    } finally {
-      this.#release(slot);
-    }
+    if (this.#ownsContext && idle) this.context.destroy();
   }
 
   /**
-   * Copies the slot's heads back, at the end of `encoder` (which it submits) or, by default, after
-   * the work already submitted, and returns them.
+   * Runs `work` in a slot that holds `image` and its uniforms, and gives the slot back after;
+   * errors come out as `#lostOr` says.
    */
-  async #readHeads(
-    slot: FrameSlot,
-    encoder: GPUCommandEncoder = this.context.device.createCommandEncoder({
-      label: "posenet heads readback",
-    }),
-  ): Promise<PoseNetHeads> {
-    const device = this.context.device;
-    const net = this.#network;
-    slot.headsReadback ??= device.createBuffer({
-      label: "posenet heads readback",
-      size: net.headsBytes,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    encoder.copyBufferToBuffer(slot.network.heads, 0, slot.headsReadback, 0, net.headsBytes);
-    device.queue.submit([encoder.finish()]);
-    await this.context.guard(slot.headsReadback.mapAsync(GPUMapMode.READ));
-    const fused = new Float32Array(slot.headsReadback.getMappedRange().slice(0));
-    slot.headsReadback.unmap();
-    return splitHeads(fused, net.heatmapHeight, net.heatmapWidth, net.outputStride);
+  async #inSlot<T>(
+    image: CheckedImage,
+    flip: boolean,
+    work: (slot: PoseNetSlot) => Promise<T>,
+  ): Promise<T> {
+    const slot = await this.#slots.acquire();
+    try {
+      this.#assertNotDisposed();
+      await fitImage(this.context, this.#preprocess, slot, image);
+      this.#assertNotDisposed();
+      writeInputs(this.context, slot, image, this.inputResolution, flip);
+      return await work(slot);
+    } catch (error) {
+      return await this.#lostOr(error);
+    } finally {
+      this.#slots.release(slot);
+    }
   }
 
   #checkImage(image: PoseImage): CheckedImage {
-    if (this.#disposed) {
+    if (this.#slots.closed) {
       throw new DisposedError(DISPOSED_MESSAGE);
     }
     this.context.assertAlive();
     return checkPoseImage(image, this.context.maxStorageBufferBindingSize);
   }
 
-  /**
-   * Makes sure the slot's image buffer holds `image`: grown, never shrunk, to a power of two (see
-   * models/_image_buffer.ts), inside error scopes so that a refused buffer is a GpuError.
-   */
-  async #fitImage(slot: FrameSlot, image: CheckedImage): Promise<void> {
-    if (slot.image && slot.image.size >= image.bytes.byteLength) return;
-    slot.image?.destroy();
-    slot.image = undefined;
-    slot.imageBindGroup = undefined;
-    const device = this.context.device;
-    const size = imageBufferBytes(image.bytes.byteLength, this.context.maxStorageBufferBindingSize);
-    const made = await scopedGpuWork(this.context, `the image buffer (${size} bytes)`, () => {
-      const buffer = device.createBuffer({
-        label: "posenet image",
-        size,
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
-      });
-      return {
-        buffer,
-        bindGroup: this.#preprocess.bind(buffer, slot.preprocessFrame, slot.network.input),
-      };
-    }, (m) => m.buffer.destroy());
-    slot.image = made.buffer;
-    slot.imageBindGroup = made.bindGroup;
-  }
-
-  /** Uploads the image and the frame's uniforms (the image buffer fits: `#fitImage`). */
-  #writeFrame(slot: FrameSlot, image: CheckedImage, flip: boolean): void {
-    const device = this.context.device;
-    const { width: inW, height: inH } = this.inputResolution;
-    const pad = inputPaddingFor(image.width, image.height, inW, inH);
-    const transform = inputTransformFor(image.width, image.height, inW, inH, flip);
-    device.queue.writeBuffer(slot.image!, 0, image.bytes);
-    device.queue.writeBuffer(
-      slot.preprocessFrame,
-      0,
-      preprocessUniforms({
-        imageWidth: image.width,
-        imageHeight: image.height,
-        channels: image.channels,
-        padTop: pad.top,
-        padLeft: pad.left,
-        paddedHeight: image.height + pad.top + pad.bottom,
-        paddedWidth: image.width + pad.left + pad.right,
-      }),
-    );
-    device.queue.writeBuffer(slot.decodeFrame, 0, decodeUniforms(transform));
-  }
-
-  #encodeNetwork(pass: GPUComputePassEncoder, slot: FrameSlot): void {
+  #encodeNetwork(pass: GPUComputePassEncoder, slot: PoseNetSlot): void {
     this.#preprocess.dispatch(pass, slot.imageBindGroup!);
     this.#network.encode(pass, slot.network);
   }
@@ -531,7 +356,7 @@ export class PoseNet {
    * destroyed, so encoding the frame would read freed buffers and return an all-zero pose.
    */
   #assertNotDisposed(): void {
-    if (this.#disposed) throw new DisposedError(DISPOSED_MESSAGE);
+    if (this.#slots.closed) throw new DisposedError(DISPOSED_MESSAGE);
   }
 
   /**
@@ -543,138 +368,6 @@ export class PoseNet {
     if (error instanceof PoseNetError) throw error;
     return await this.context.guard(Promise.reject(error));
   }
-
-  async #acquire(): Promise<FrameSlot> {
-    while (true) {
-      if (this.#disposed) {
-        throw new DisposedError(DISPOSED_MESSAGE);
-      }
-      let slot = this.#free.pop();
-      if (!slot && this.#slots.length + this.#creating < this.#maxSlots) {
-        // A slot the GPU refuses (out of memory, validation) is a GpuError, not a frame that runs
-        // on invalid buffers.
-        this.#creating++;
-        try {
-          slot = await scopedGpuWork(
-            this.context,
-            "a frame's GPU buffers",
-            () => this.#createSlot(),
-            destroySlot,
-          );
-        } catch (error) {
-          // No slot will be released for this one: let a waiting call try to make its own (and
-          // fail with its own typed error, or succeed), instead of waiting forever.
-          this.#creating--;
-          this.#waiting.shift()?.(undefined);
-          throw error;
-        }
-        this.#creating--;
-        this.#slots.push(slot);
-      }
-      slot ??= await new Promise<FrameSlot | undefined>((resolve) => this.#waiting.push(resolve));
-      if (!slot && !this.#disposed) continue; // woken to try making a slot
-      if (this.#disposed || !slot) {
-        if (slot) this.#release(slot);
-        throw new DisposedError(DISPOSED_MESSAGE);
-      }
-      return slot;
-    }
-  }
-
-  #release(slot: FrameSlot): void {
-    if (this.#disposed) {
-      destroySlot(slot);
-      this.#slots = this.#slots.filter((s) => s !== slot);
-      if (this.#ownsContext && this.#slots.length === 0) this.context.destroy();
-      return;
-    }
-    const next = this.#waiting.shift();
-    if (next) next(slot);
-    else this.#free.push(slot);
-  }
-
-  #createSlot(): FrameSlot {
-    const device = this.context.device;
-    const uniform = (label: string, size: number) =>
-      device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const network = this.#network.createBuffers();
-    const decodeFrame = uniform("posenet decode frame", DECODE_UNIFORM_BYTES);
-    const keypoints = device.createBuffer({
-      label: "posenet keypoints",
-      size: SINGLE_POSE_RESULT_BYTES,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-    });
-    return {
-      network,
-      image: undefined,
-      imageBindGroup: undefined,
-      preprocessFrame: uniform("posenet preprocess frame", PREPROCESS_UNIFORM_BYTES),
-      decodeFrame,
-      keypoints,
-      keypointsReadback: device.createBuffer({
-        label: "posenet keypoints readback",
-        size: SINGLE_POSE_RESULT_BYTES,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      }),
-      decodeBindGroup: this.#decoder.bind(network.heads, decodeFrame, keypoints),
-      headsReadback: undefined,
-      multiPose: undefined,
-    };
-  }
-}
-
-function destroySlot(slot: FrameSlot): void {
-  slot.network.destroy();
-  slot.multiPose?.destroy();
-  for (
-    const b of [
-      slot.image,
-      slot.preprocessFrame,
-      slot.decodeFrame,
-      slot.keypoints,
-      slot.keypointsReadback,
-      slot.headsReadback,
-    ]
-  ) {
-    b?.destroy();
-  }
-}
-
-function checkFlip(config: { readonly flipHorizontal?: unknown }): boolean {
-  if (typeof config !== "object" || config === null) {
-    throw new InvalidInputError(
-      `config must be an object, got ${config === null ? "null" : typeof config}`,
-    );
-  }
-  const flip = config.flipHorizontal ?? false;
-  if (typeof flip !== "boolean") {
-    throw new InvalidInputError(`flipHorizontal must be a boolean, got ${JSON.stringify(flip)}`);
-  }
-  return flip;
-}
-
-/** The input size PoseNet 1.x's `imageScaleFactor` gives for `config.imageSize`. */
-function scaledResolution(config: ModelConfig, outputStride: OutputStride): InputResolution {
-  if (config.inputResolution !== undefined) {
-    throw new InvalidInputError("give either inputResolution or scaleFactor, not both");
-  }
-  const size = config.imageSize;
-  if (typeof size !== "object" || size === null) {
-    throw new InvalidInputError(
-      "scaleFactor needs imageSize: {width, height}, the size of the frames it scales",
-    );
-  }
-  for (const axis of ["width", "height"] as const) {
-    if (!Number.isInteger(size[axis]) || size[axis] < 1) {
-      throw new InvalidInputError(
-        `imageSize.${axis} must be a positive integer, got ${String(size[axis])}`,
-      );
-    }
-  }
-  return {
-    width: resolutionFromScaleFactor(config.scaleFactor!, size.width, outputStride),
-    height: resolutionFromScaleFactor(config.scaleFactor!, size.height, outputStride),
-  };
 }
 
 /**
@@ -700,29 +393,7 @@ function scaledResolution(config: ModelConfig, outputStride: OutputStride): Inpu
  * ```
  */
 export async function load(config: ModelConfig = {}): Promise<PoseNet> {
-  if (typeof config !== "object" || config === null) {
-    throw new InvalidInputError(
-      `load() config must be an object, got ${config === null ? "null" : typeof config}`,
-    );
-  }
-  if (config.architecture !== undefined && config.architecture !== "MobileNetV1") {
-    throw new InvalidInputError(
-      `architecture ${JSON.stringify(config.architecture)} is not supported; only "MobileNetV1" is`,
-    );
-  }
-  const outputStride = validateOutputStride(config.outputStride ?? 16);
-  const resolution = validateInputResolution(
-    config.scaleFactor === undefined
-      ? config.inputResolution ?? 257
-      : scaledResolution(config, outputStride),
-    outputStride,
-  );
-  const maxFrames = config.maxFramesInFlight ?? 3;
-  if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > 16) {
-    throw new InvalidInputError(
-      `maxFramesInFlight must be an integer in [1, 16], got ${String(maxFrames)}`,
-    );
-  }
+  const { outputStride, resolution, maxFramesInFlight } = resolveModelConfig(config);
   const weights = config.weights ??
     await loadTfjsGraphModel(
       config.modelUrl ?? await fetchDefaultWeights({ onProgress: config.onProgress }),
@@ -748,21 +419,18 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       variants: config.variants,
     });
     const preprocess = await createPreprocessKernel(context, resolution.height, resolution.width);
-    const decoder = await createSinglePoseDecoder(context, {
+    // Where both decoders find the heatmap and offsets in the fused heads.
+    const heads = {
       height: network.heatmapHeight,
       width: network.heatmapWidth,
       outputStride,
       cellStride: HEAD_LAYOUT.channels,
       heatmapChannel: HEAD_LAYOUT.heatmap,
       offsetChannel: HEAD_LAYOUT.offsets,
-    });
+    };
+    const decoder = await createSinglePoseDecoder(context, heads);
     const multiDecoder = await createMultiPoseDecoder(context, {
-      height: network.heatmapHeight,
-      width: network.heatmapWidth,
-      outputStride,
-      cellStride: HEAD_LAYOUT.channels,
-      heatmapChannel: HEAD_LAYOUT.heatmap,
-      offsetChannel: HEAD_LAYOUT.offsets,
+      ...heads,
       displacementFwdChannel: HEAD_LAYOUT.displacementFwd,
       displacementBwdChannel: HEAD_LAYOUT.displacementBwd,
     });
@@ -775,7 +443,7 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       decoder,
       multiDecoder,
       config.context === undefined,
-      maxFrames,
+      maxFramesInFlight,
     );
   } catch (error) {
     network?.dispose(); // its weight buffers, on a shared context

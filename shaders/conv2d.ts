@@ -11,6 +11,7 @@ import {
   bindingDeclaration,
   entryPoint,
   unroll,
+  WORKGROUP_SIZE,
 } from "./wgsl_common.ts";
 
 /** Shape constants baked into a conv2d shader. */
@@ -97,7 +98,7 @@ export function conv2dShader(p: Conv2dShaderParams): string {
 // input vec4 it loads ${TX} input vec4 and ${4 * TN} weight vec4 for ${
     4 * TX * TN
   } vec4 FMAs. Padding reads
-// clamp in bounds and select zero. Workgroup: 64 invocations, output-slot tile fastest. The 4
+// clamp in bounds and select zero. Workgroup: ${WORKGROUP_SIZE} invocations, output-slot tile fastest. The 4
 // products of an input vec4 are summed before they reach the accumulator, and the bias is added
 // last (see pointwise_conv.ts).
 const IN_H: i32 = ${p.inHeight};

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { entryPoint } from "./wgsl_common.ts";
+import { entryPoint, WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Shape constants baked into a crop-resize shader. */
 export interface CropResizeShaderParams {
@@ -22,7 +22,7 @@ export const CROP_WEIGHT_BITS = 42;
 export const CROP_OUTSIDE = 0xffffffff;
 
 /**
- * Bytes of the per-frame uniform block: a 16-byte header, then S rows and S columns of 16.
+ * Bytes of the per-image uniform block: a 16-byte header, then S rows and S columns of 16.
  *
  * @param size The crop side S.
  * @returns The block's size.
@@ -72,18 +72,18 @@ export function cropResizeShader(p: CropResizeShaderParams): string {
 // q fraction bits are all ones (q = 25 − log2(m) when m is a power of two, else 24 − floor(log2 m)).
 // The exact blend of 42-bit lerps differs from TF's f64 roundings by < 1e-10, so n differs only
 // if v lies that close to such a threshold.
-// Layout: image = the raw bytes (RGB or RGBA, row-major) viewed as array<u32>; frame = a header
+// Layout: image = the raw bytes (RGB or RGBA, row-major) viewed as array<u32>; uniforms = a header
 // (image width, height, bytes per pixel) then S rows and S columns of (low index, high index,
 // lerp bits 41..14, lerp bits 13..0), low = ${
     CROP_OUTSIDE.toString(16)
   } outside the image; norm = 256 vec4,
 // NORM[n] per channel in .xyz; output = NHWC4 [S, S, 3] with channel 3 = 0.
-// Workgroup: 64 invocations, one output pixel (3 channels as vec3<i32>) each.
+// Workgroup: ${WORKGROUP_SIZE} invocations, one output pixel (3 channels as vec3<i32>) each.
 const S: u32 = ${p.size}u;
 const DIGIT: i32 = 0x3fff;
 const OUTSIDE: u32 = 0x${CROP_OUTSIDE.toString(16)}u;
 
-struct Frame {
+struct Uniforms {
   imageWidth: u32,
   imageHeight: u32,
   channels: u32,
@@ -92,12 +92,12 @@ struct Frame {
 }
 
 @group(0) @binding(0) var<storage, read> image: array<u32>;
-@group(0) @binding(1) var<uniform> frame: Frame;
+@group(0) @binding(1) var<uniform> uniforms: Uniforms;
 @group(0) @binding(2) var<uniform> norm: array<vec4<f32>, 256>;
 @group(0) @binding(3) var<storage, read_write> output: array<vec4<f32>>;
 
 fn pixel(y: u32, x: u32) -> vec3<i32> {
-  let first = (y * frame.imageWidth + x) * frame.channels;
+  let first = (y * uniforms.imageWidth + x) * uniforms.channels;
   var rgb: vec3<i32>;
   for (var c = 0u; c < 3u; c++) {
     let b = first + c;
@@ -112,8 +112,8 @@ fn digits(s: vec4<u32>) -> vec3<i32> {
 }
 
 ${entryPoint(p.size * p.size)}
-  let row = frame.samples[index / S];
-  let col = frame.samples[S + index % S];
+  let row = uniforms.samples[index / S];
+  let col = uniforms.samples[S + index % S];
   var n = vec3<i32>(0);
   if (row.x != OUTSIDE && col.x != OUTSIDE) {
     let tl = pixel(row.x, col.x);

@@ -11,6 +11,7 @@ import {
   bindingDeclaration,
   entryPoint,
   unroll,
+  WORKGROUP_SIZE,
 } from "./wgsl_common.ts";
 
 /** Shape constants baked into a depthwise-conv shader. */
@@ -176,7 +177,7 @@ ${fmas}
   }. The tap set is worked out when the shader is generated. Padding reads clamp
 // in bounds and select zero${
     withBias ? "; the bias is added after the taps" : ""
-  }. Workgroup: 64 invocations; channel
+  }. Workgroup: ${WORKGROUP_SIZE} invocations; channel
 // slot varies fastest, so
 // neighbouring invocations read neighbouring vec4s of the same pixel.
 const IN_H: i32 = ${p.inHeight};

@@ -6,6 +6,7 @@
  */
 
 import { channelSlots } from "../kernels/layout.ts";
+import { WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Number of keypoints MoveNet outputs. */
 export const MOVENET_KEYPOINTS = 17;
@@ -97,7 +98,7 @@ export function movenetDecodeShader(p: MovenetDecodeShaderParams): string {
 // Layout: the heads are NHWC4 (kernels/layout.ts): CENTER 1 vec4 per cell (channel 0), HEATMAP
 // ${heatmapSlots} vec4 per cell, REGRESS and OFFSET ${vectorSlots} vec4 per cell; prior is H·W f32, row-major. Output:
 // ${MOVENET_RESULT_FLOATS} f32 (y, x, score per keypoint, the graph's output), then f32(c), then f32(kj) for k = 0..16.
-// Workgroup: one per keypoint (17 in one dispatch), 64 invocations striding over the cells.
+// Workgroup: one per keypoint (17 in one dispatch), ${WORKGROUP_SIZE} invocations striding over the cells.
 // Each workgroup computes the centre argmax itself (H·W sigmoids, cheap), so the workgroups are
 // independent and no second dispatch is needed; both argmaxes are tree reductions in workgroup
 // memory with ties to the lower cell index.
@@ -110,7 +111,7 @@ const VECTOR_SLOTS: u32 = ${vectorSlots}u;
 const DISTANCE_BIAS: f32 = ${f32Literal(p.distanceBias)};
 const SCALE_Y: f32 = ${f32Literal(p.outputScale[0])};
 const SCALE_X: f32 = ${f32Literal(p.outputScale[1])};
-const LANES: u32 = 64u;
+const LANES: u32 = ${WORKGROUP_SIZE}u;
 
 @group(0) @binding(0) var<storage, read> center: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> heatmap: array<vec4<f32>>;
@@ -177,7 +178,7 @@ fn argmaxOfLanes(lane: u32, value: f32, cell: u32) -> u32 {
   return workgroupUniformLoad(&bestCell[0]);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let k = group.x;
 

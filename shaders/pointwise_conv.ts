@@ -91,8 +91,6 @@ export function pointwiseConvShader(p: PointwiseConvShaderParams): string {
   const TP = p.tilePixels;
   const TN = p.tileSlots;
   const slotTiles = Math.ceil(p.outSlots / TN);
-  const tiles = (fn: (i: number, n: number) => string) =>
-    unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
   return `// Pointwise (1x1) convolution with fused bias and ${activationName(p.activation)}:
 //   out[p][n] = act(bias[n] + sum_k in[p][k] * weights[k][n])
 // a GEMM of (pixels × in channels) by (in channels × out channels).
@@ -131,19 +129,39 @@ ${entryPoint(pointwiseConvInvocations(p))}
 ${unroll(TP, (i) => `  let row${i} = min(p0 + ${i}u, PIXELS - 1u) * IN_SLOTS;`)}
 ${unroll(TN, (n) => `  let col${n} = min(n0 + ${n}u, OUT_SLOTS - 1u);`)}
 ${unroll(TN, (n) => `  let b${n} = bias[col${n}];`)}
-${tiles((i, n) => `  var acc${i}_${n} = vec4<f32>(0.0);`)}
+${forTiles(TP, TN, (i, n) => `  var acc${i}_${n} = vec4<f32>(0.0);`)}
   for (var k = 0u; k < IN_SLOTS; k++) {
 ${unroll(TP, (i) => `    let a${i} = input[row${i} + k];`)}
 ${p.weightsF16 ? halfWeightLoads(TN) : fullWeightLoads(TN)}
-${
-    tiles((i, n) =>
-      `    acc${i}_${n} += fma(vec4<f32>(a${i}.w), w${n}_3, fma(vec4<f32>(a${i}.z), w${n}_2, ` +
-      `fma(vec4<f32>(a${i}.y), w${n}_1, vec4<f32>(a${i}.x) * w${n}_0)));`
-    )
+${tileFmas(TP, TN, "    ")}
   }
-  }
-${
-    tiles((i, n) =>
+${tileStores(p, residual)}
+}
+`;
+}
+
+/** `fn(i, n)` for each pixel `i` and slot `n` of a `TP` × `TN` register tile, one line each. */
+function forTiles(TP: number, TN: number, fn: (i: number, n: number) => string): string {
+  return unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
+}
+
+/** One input vec4 step: its 4 products summed, then added to each accumulator of the tile. */
+function tileFmas(TP: number, TN: number, indent: string): string {
+  return forTiles(
+    TP,
+    TN,
+    (i, n) =>
+      `${indent}acc${i}_${n} += fma(vec4<f32>(a${i}.w), w${n}_3, fma(vec4<f32>(a${i}.z), w${n}_2, ` +
+      `fma(vec4<f32>(a${i}.y), w${n}_1, vec4<f32>(a${i}.x) * w${n}_0)));`,
+  );
+}
+
+/** The tile's stores, tail tiles skipped: bias, activation, then the residual epilogue. */
+function tileStores(p: PointwiseConvShaderParams, residual: ResidualParams): string {
+  return forTiles(
+    p.tilePixels,
+    p.tileSlots,
+    (i, n) =>
       `  if (p0 + ${i}u < PIXELS && n0 + ${n}u < OUT_SLOTS) { ` +
       `output[(p0 + ${i}u) * OUT_SLOTS + n0 + ${n}u] = ${
         withResidual(
@@ -152,11 +170,8 @@ ${
           `p0 + ${i}u`,
           `n0 + ${n}u`,
         )
-      }; }`
-    )
-  }
-}
-`;
+      }; }`,
+  );
 }
 
 /** The residual epilogue of `p`, with the output shape it needs. */
@@ -209,8 +224,6 @@ function stagedPointwiseConvShader(p: PointwiseConvShaderParams): string {
   const KC = p.stagedSlots!;
   const slotTiles = Math.ceil(p.outSlots / TN);
   const pixelBlocks = Math.ceil(p.pixels / (WORKGROUP_SIZE * TP));
-  const tiles = (fn: (i: number, n: number) => string) =>
-    unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
   return `// Pointwise (1x1) convolution with fused bias and ${activationName(p.activation)}:
 //   out[p][n] = act(bias[n] + sum_k in[p][k] * weights[k][n])
 // a GEMM of (pixels × in channels) by (in channels × out channels), weights staged in workgroup
@@ -262,7 +275,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
   let p0 = (group / SLOT_TILES) * ${WORKGROUP_SIZE * TP}u + lane * ${TP}u;
 ${unroll(TP, (i) => `  let row${i} = min(p0 + ${i}u, PIXELS - 1u) * IN_SLOTS;`)}
 ${unroll(TN, (n) => `  let col${n} = min(n0 + ${n}u, OUT_SLOTS - 1u);`)}
-${tiles((i, n) => `  var acc${i}_${n} = vec4<f32>(0.0);`)}
+${forTiles(TP, TN, (i, n) => `  var acc${i}_${n} = vec4<f32>(0.0);`)}
   for (var k0 = 0u; k0 < IN_SLOTS; k0 += CHUNK) {
     for (var e = lane; e < STAGED; e += ${WORKGROUP_SIZE}u) {
       let r = e / ${TN}u;
@@ -275,29 +288,12 @@ ${tiles((i, n) => `  var acc${i}_${n} = vec4<f32>(0.0);`)}
 ${unroll(TP, (i) => `      let a${i} = input[row${i} + k0 + kk];`)}
       let w = kk * ${4 * TN}u;
 ${unroll(4 * TN, (t) => `      let w${t >> 2}_${t % 4} = staged[w + ${(t % 4) * TN + (t >> 2)}u];`)}
-${
-    tiles((i, n) =>
-      `      acc${i}_${n} += fma(vec4<f32>(a${i}.w), w${n}_3, fma(vec4<f32>(a${i}.z), w${n}_2, ` +
-      `fma(vec4<f32>(a${i}.y), w${n}_1, vec4<f32>(a${i}.x) * w${n}_0)));`
-    )
-  }
+${tileFmas(TP, TN, "      ")}
     }
     workgroupBarrier();
   }
 ${unroll(TN, (n) => `  let b${n} = bias[col${n}];`)}
-${
-    tiles((i, n) =>
-      `  if (p0 + ${i}u < PIXELS && n0 + ${n}u < OUT_SLOTS) { ` +
-      `output[(p0 + ${i}u) * OUT_SLOTS + n0 + ${n}u] = ${
-        withResidual(
-          activation(`acc${i}_${n} + b${n}`, p.activation),
-          residual,
-          `p0 + ${i}u`,
-          `n0 + ${n}u`,
-        )
-      }; }`
-    )
-  }
+${tileStores(p, residual)}
 }
 `;
 }

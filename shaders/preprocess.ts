@@ -5,7 +5,7 @@
  * @module
  */
 
-import { entryPoint } from "./wgsl_common.ts";
+import { entryPoint, WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Shape constants baked into a preprocessing shader (the network input size). */
 export interface PreprocessShaderParams {
@@ -15,11 +15,11 @@ export interface PreprocessShaderParams {
   readonly outWidth: number;
 }
 
-/** Bytes of the per-frame uniform block ({@linkcode preprocessUniforms}). */
+/** Bytes of the per-image uniform block ({@linkcode preprocessUniforms}). */
 export const PREPROCESS_UNIFORM_BYTES = 32;
 
-/** Per-frame values of the preprocessing shader: the image and how it is padded. */
-export interface PreprocessFrame {
+/** What the preprocessing shader's uniforms hold, per image: its size and how it is padded. */
+export interface PreprocessUniformValues {
   /** Image columns. */
   readonly imageWidth: number;
   /** Image rows. */
@@ -37,9 +37,9 @@ export interface PreprocessFrame {
 }
 
 /**
- * Packs a frame's values into the shader's uniform block.
+ * Packs an image's values into the shader's uniform block.
  *
- * @param frame The frame.
+ * @param values Image size and padding.
  * @returns The uniform bytes.
  *
  * @example
@@ -48,16 +48,16 @@ export interface PreprocessFrame {
  * preprocessUniforms({ imageWidth: 640, imageHeight: 480, channels: 4, padTop: 80, padLeft: 0, paddedHeight: 640, paddedWidth: 640 });
  * ```
  */
-export function preprocessUniforms(frame: PreprocessFrame): ArrayBuffer {
+export function preprocessUniforms(values: PreprocessUniformValues): ArrayBuffer {
   const buffer = new ArrayBuffer(PREPROCESS_UNIFORM_BYTES);
   const u = new Uint32Array(buffer);
-  u[0] = frame.imageWidth;
-  u[1] = frame.imageHeight;
-  u[2] = frame.channels;
-  u[3] = frame.padTop;
-  u[4] = frame.padLeft;
-  u[5] = frame.paddedHeight;
-  u[6] = frame.paddedWidth;
+  u[0] = values.imageWidth;
+  u[1] = values.imageHeight;
+  u[2] = values.channels;
+  u[3] = values.padTop;
+  u[4] = values.padLeft;
+  u[5] = values.paddedHeight;
+  u[6] = values.paddedWidth;
   return buffer;
 }
 
@@ -82,8 +82,8 @@ export function preprocessShader(p: PreprocessShaderParams): string {
 // Everything stays in f32: rounding the resized image to integers moves keypoints by pixels.
 // Layout: the image is the raw bytes (RGB or RGBA, row-major) viewed as array<u32>; the output is
 // NHWC4, one vec4 (r, g, b, 0) per pixel, the network's input. Image size and padding are uniforms,
-// so one pipeline serves images of any size. Workgroup: 64 invocations, one output pixel each.
-struct Frame {
+// so one pipeline serves images of any size. Workgroup: ${WORKGROUP_SIZE} invocations, one output pixel each.
+struct Uniforms {
   imageWidth: u32,
   imageHeight: u32,
   channels: u32,
@@ -97,17 +97,17 @@ const OUT_H: u32 = ${p.outHeight}u;
 const OUT_W: u32 = ${p.outWidth}u;
 
 @group(0) @binding(0) var<storage, read> image: array<u32>;
-@group(0) @binding(1) var<uniform> frame: Frame;
+@group(0) @binding(1) var<uniform> uniforms: Uniforms;
 @group(0) @binding(2) var<storage, read_write> output: array<vec4<f32>>;
 
 // One pixel of the padded image: zero outside the original image.
 fn padded(py: u32, px: u32) -> vec3<f32> {
-  let y = i32(py) - i32(frame.padTop);
-  let x = i32(px) - i32(frame.padLeft);
-  if (y < 0 || x < 0 || y >= i32(frame.imageHeight) || x >= i32(frame.imageWidth)) {
+  let y = i32(py) - i32(uniforms.padTop);
+  let x = i32(px) - i32(uniforms.padLeft);
+  if (y < 0 || x < 0 || y >= i32(uniforms.imageHeight) || x >= i32(uniforms.imageWidth)) {
     return vec3<f32>(0.0);
   }
-  let first = (u32(y) * frame.imageWidth + u32(x)) * frame.channels;
+  let first = (u32(y) * uniforms.imageWidth + u32(x)) * uniforms.channels;
   var rgb: vec3<f32>;
   for (var c = 0u; c < 3u; c++) {
     let b = first + c;
@@ -121,14 +121,14 @@ ${entryPoint(p.outHeight * p.outWidth)}
   let ox = index % OUT_W;
   // src = dst · paddedSize / outSize, split exactly into whole and fraction with integers: an f32
   // product would lose the fraction's low bits at large coordinates (TF.js computes it in f64).
-  let ny = oy * frame.paddedHeight;
-  let nx = ox * frame.paddedWidth;
+  let ny = oy * uniforms.paddedHeight;
+  let nx = ox * uniforms.paddedWidth;
   let y0 = ny / OUT_H;
   let x0 = nx / OUT_W;
   let fy = f32(ny % OUT_H) / f32(OUT_H);
   let fx = f32(nx % OUT_W) / f32(OUT_W);
-  let y1 = min(y0 + 1u, frame.paddedHeight - 1u);
-  let x1 = min(x0 + 1u, frame.paddedWidth - 1u);
+  let y1 = min(y0 + 1u, uniforms.paddedHeight - 1u);
+  let x1 = min(x0 + 1u, uniforms.paddedWidth - 1u);
   let top = padded(y0, x0) + (padded(y0, x1) - padded(y0, x0)) * fx;
   let bottom = padded(y1, x0) + (padded(y1, x1) - padded(y1, x0)) * fx;
   let v = top + (bottom - top) * fy;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { bindingDeclaration, entryPoint } from "./wgsl_common.ts";
+import { bindingDeclaration, entryPoint, WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Shape of the low-resolution tensor a 2x upsampling reads. */
 export interface Upsample2xParams {
@@ -113,7 +113,7 @@ export function resizeBilinear2xShader(p: ResizeBilinear2xShaderParams): string 
 // Weightless: no filter or bias binding. Each invocation writes one output vec4; channel slot
 // varies fastest, so neighbouring invocations read neighbouring vec4s of the same four source
 // pixels. A memory-bound op of a few loads per output: a register tile would save loads that the
-// cache already serves. Workgroup: 64 invocations. Padded channels stay zero (zero in, zero out).
+// cache already serves. Workgroup: ${WORKGROUP_SIZE} invocations. Padded channels stay zero (zero in, zero out).
 const SLOTS: u32 = ${p.slots}u;
 const OUT_W: u32 = ${outW}u;
 
