@@ -5,6 +5,7 @@
  * @module
  */
 
+import { WORKGROUP_SIZE } from "./wgsl_common.ts";
 import type { InputTransform } from "../decode/input_transform.ts";
 import type { FusedHeadsLayout } from "./fused_heads_layout.ts";
 
@@ -67,7 +68,7 @@ export function decodeSinglePoseShader(p: DecodeSinglePoseShaderParams): string 
 // The argmax compares the f32 sigmoid, not the logit, because TF.js does: logits that differ can
 // round to the same score, and then the first cell wins.
 // Layout: heads buffer as f32, CELL_STRIDE floats per cell (all four heads side by side); output
-// PARTS × (score, y, x, cell). Workgroup: one per part, 64 invocations striding over the cells,
+// PARTS × (score, y, x, cell). Workgroup: one per part, ${WORKGROUP_SIZE} invocations striding over the cells,
 // then a tree reduction in workgroup memory.
 const CELLS: u32 = ${p.height * p.width}u;
 const W: u32 = ${p.width}u;
@@ -90,15 +91,15 @@ struct Transform {
 @group(0) @binding(1) var<uniform> transform: Transform;
 @group(0) @binding(2) var<storage, read_write> keypoints: array<vec4<f32>>;
 
-var<workgroup> bestScore: array<f32, 64>;
-var<workgroup> bestCell: array<u32, 64>;
+var<workgroup> bestScore: array<f32, ${WORKGROUP_SIZE}>;
+var<workgroup> bestCell: array<u32, ${WORKGROUP_SIZE}>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let part = group.x;
   var score = -1.0;
   var cell = 0u;
-  for (var i = lane; i < CELLS; i += 64u) {
+  for (var i = lane; i < CELLS; i += ${WORKGROUP_SIZE}u) {
     let s = 1.0 / (1.0 + exp(-heads[i * CELL_STRIDE + HEATMAP + part]));
     if (s > score) {
       score = s;
@@ -108,7 +109,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   bestScore[lane] = score;
   bestCell[lane] = cell;
   workgroupBarrier();
-  for (var half = 32u; half > 0u; half >>= 1u) {
+  for (var half = ${WORKGROUP_SIZE / 2}u; half > 0u; half >>= 1u) {
     if (lane < half) {
       let s = bestScore[lane + half];
       let c = bestCell[lane + half];

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { entryPoint } from "./wgsl_common.ts";
+import { entryPoint, WORKGROUP_SIZE } from "./wgsl_common.ts";
 import { multiPoseConstants, type MultiPoseShaderParams } from "./multi_pose_layout.ts";
 
 /** Bytes of pass A's uniform block ({@linkcode multiPoseUniforms}). */
@@ -69,7 +69,7 @@ export function multiPoseCandidatesShader(p: MultiPoseShaderParams): string {
 //   A candidate takes slot atomicAdd(count, 1) and writes the KEY_WORD (raster key) and
 //   NEIGHBOUR_WORD (neighbour logit) of its record; the count goes on past MAX_CANDIDATES, whose records are not written.
 // Layout: heads as f32, CELL_STRIDE floats per cell; result = count, then MAX_CANDIDATES records
-// of RECORD_WORDS u32. Workgroup: 64 invocations, one per (cell, part), index = cell · 17 + part
+// of RECORD_WORDS u32. Workgroup: ${WORKGROUP_SIZE} invocations, one per (cell, part), index = cell · 17 + part
 // (which is the raster key).
 ${multiPoseConstants(p)}
 const SLACK: f32 = ${CANDIDATE_SLACK};

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { entryPoint } from "./wgsl_common.ts";
+import { entryPoint, WORKGROUP_SIZE } from "./wgsl_common.ts";
 import { multiPoseConstants, type MultiPoseShaderParams } from "./multi_pose_layout.ts";
 
 /**
@@ -42,7 +42,7 @@ export function multiPoseWalkShader(p: MultiPoseShaderParams): string {
 // Layout: heads as f32, CELL_STRIDE floats per cell; result = count, then MAX_CANDIDATES records
 // of RECORD_WORDS u32 (KEY_WORD and NEIGHBOUR_WORD from pass A; this pass writes the entry of
 // each keypoint k, KEYPOINT_WORDS words from KEYPOINTS_WORD + k · KEYPOINT_WORDS: cell index,
-// offset y, offset x, logit). Workgroup: 64 invocations, one per record
+// offset y, offset x, logit). Workgroup: ${WORKGROUP_SIZE} invocations, one per record
 // slot; slots at or past min(count, MAX_CANDIDATES) return at once.
 ${multiPoseConstants(p)}
 const INV_STRIDE: f32 = ${1 / p.outputStride};
