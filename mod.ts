@@ -28,10 +28,10 @@
  */
 
 export * from "./errors.ts";
-export * from "./models/posenet_model.ts";
-export { COCO_KEYPOINTS, createDetector } from "./models/pose_detector.ts";
-export type * from "./models/detector_types.ts";
-export type { PoseImage } from "./models/pose_image.ts";
+export * from "./detectors/posenet_model.ts";
+export { COCO_KEYPOINTS, createDetector } from "./detectors/pose_detector.ts";
+export type * from "./detectors/detector_types.ts";
+export type { PoseImage } from "./runtime/pose_image.ts";
 export * from "./decode/keypoints.ts";
 export { decodeSinglePose } from "./decode/single_pose.ts";
 export { decodeMultiplePoses, type MultiPoseOptions } from "./decode/multi_pose.ts";
@@ -46,6 +46,6 @@ export {
 } from "./models/default_weights.ts";
 export type * from "./models/posenet_weights.ts";
 export type { OutputStride } from "./models/architecture.ts";
-export * from "./kernels/gpu_context.ts";
-export * from "./kernels/webgpu_provider.ts";
+export * from "./runtime/gpu_context.ts";
+export * from "./runtime/webgpu_provider.ts";
 export type { KernelVariantChoice } from "./kernels/kernel_variants.ts";

@@ -23,12 +23,12 @@
  * @module
  */
 
-import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
 import {
   resolveWebGpuProvider,
   WEBGPU_PROVIDERS,
   type WebGpuProvider,
-} from "../kernels/webgpu_provider.ts";
+} from "../runtime/webgpu_provider.ts";
 import {
   KERNEL_VARIANTS,
   type KernelFamily,
@@ -36,7 +36,7 @@ import {
   variantTiling,
 } from "../kernels/kernel_variants.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
-import { load } from "../models/posenet_model.ts";
+import { load } from "../detectors/posenet_model.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { PEER_FACTORIES, PEER_NAMES, type PeerName } from "./peers/peer.ts";

@@ -6,8 +6,8 @@
  */
 
 import { computePipeline } from "../kernels/compute_kernel.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { type GpuTimer, summarize, type Summary, type TimingMethod } from "./gpu_timer.ts";
 
 /** Measured ceilings of one provider's adapter. */

@@ -13,14 +13,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import {
   KERNEL_VARIANTS,
   type KernelFamily,
   type KernelVariantChoice,
   variantTiling,
 } from "../kernels/kernel_variants.ts";
-import { resolveWebGpuProvider } from "../kernels/webgpu_provider.ts";
+import { resolveWebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
 import { createPoseNetNetwork } from "../models/posenet_network.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";

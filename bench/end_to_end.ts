@@ -6,8 +6,8 @@
  */
 
 import type { Pose } from "../decode/keypoints.ts";
-import type { PoseImage } from "../models/pose_image.ts";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { summarize, type Summary } from "./gpu_timer.ts";
 
 /** Anything that turns an image into a single pose. */

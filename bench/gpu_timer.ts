@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { GpuContext } from "../kernels/gpu_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 
 /** How a figure was timed. */
 export type TimingMethod = "timestamp-query" | "cpu-batched";

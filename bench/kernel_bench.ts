@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { GpuContext } from "../kernels/gpu_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 import { createPreprocessKernel } from "../kernels/preprocess_kernel.ts";
-import { packedByteLength } from "../kernels/layout.ts";
+import { packedByteLength } from "../runtime/layout.ts";
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { createSinglePoseDecoder, SINGLE_POSE_RESULT_BYTES } from "../decode/single_pose_gpu.ts";
 import { inputPaddingFor, inputTransformFor } from "../decode/input_transform.ts";
@@ -23,7 +23,7 @@ import type { OutputStride } from "../models/architecture.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
 import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
 import type { Ceilings } from "./ceilings.ts";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { type GpuTimer, summarize, type Summary, type TimingMethod } from "./gpu_timer.ts";
 
 /** One kernel's figures. */

@@ -18,8 +18,8 @@
 
 import { parseArgs } from "node:util";
 import { computePipeline } from "../kernels/compute_kernel.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
-import { resolveWebGpuProvider, type WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
+import { resolveWebGpuProvider, type WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { GpuTimer, summarize } from "./gpu_timer.ts";
 
 const LOADS = 1024;

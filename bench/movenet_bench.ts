@@ -10,12 +10,12 @@
  * @module
  */
 
-import type { GpuContext } from "../kernels/gpu_context.ts";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
-import { poseFromDetected } from "../models/pose_shapes.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
+import { poseFromDetected } from "../detectors/pose_shapes.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
-import type { PoseImage } from "../models/pose_image.ts";
-import { createDetector } from "../models/pose_detector.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
+import { createDetector } from "../detectors/pose_detector.ts";
 import { createMovenetOrtPeer, MOVENET_ORT_PEER_NAMES } from "./peers/ort_movenet.ts";
 import { MOVENET_PEER_FACTORIES } from "./peers/tfjs_movenet.ts";
 import type { PeerImage } from "./peers/peer.ts";

@@ -4,7 +4,7 @@
  * Two models on one GPU device, at 257 and 513 (3 frames in flight each), take a stream of frames
  * whose sizes grow over the first half of the run and then keep changing, with single- and
  * multi-pose calls mixed and 3 frames in flight over both. After a warm-up that gives every frame
- * slot its largest image (see `models/_image_buffer.ts`) and its multi-pose buffers, it asserts at
+ * slot its largest image (see `detectors/_image_buffer.ts`) and its multi-pose buffers, it asserts at
  * every checkpoint:
  *
  * - a flat GPU buffer count and a flat GPU memory total, both counted here, independently of the
@@ -18,10 +18,10 @@
  * @module
  */
 
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import type { Pose } from "../decode/keypoints.ts";
-import { load, type PoseNet } from "../models/posenet_model.ts";
-import type { PoseImage } from "../models/pose_image.ts";
+import { load, type PoseNet } from "../detectors/posenet_model.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
 import { mulberry32 } from "../tests/support/random.ts";
 
 /** RSS may grow by this much over the run, whatever its length (allocator and JIT settling). */

@@ -14,11 +14,11 @@
 
 import { parseArgs } from "node:util";
 import type { Pose } from "../decode/keypoints.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import type { KernelFamily, KernelVariantChoice } from "../kernels/kernel_variants.ts";
-import { resolveWebGpuProvider } from "../kernels/webgpu_provider.ts";
+import { resolveWebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
-import { load } from "../models/posenet_model.ts";
+import { load } from "../detectors/posenet_model.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import { readImageFile } from "../cli/read_image.ts";
 

@@ -5,7 +5,7 @@
  * The rules behind the values are the library's: the output strides and valid resolutions come
  * from `models/architecture.ts` (`isOutputStride`) and `models/input_resolution.ts`
  * (`minInputResolution`, `nearestValidResolutions`), the WebGPU providers (and that message) from
- * `kernels/webgpu_provider.ts`, the model names from `_model.ts`. What is checked here, before any
+ * `runtime/webgpu_provider.ts`, the model names from `_model.ts`. What is checked here, before any
  * model is loaded, is what a command line can get wrong: the syntax of each value, options that
  * need another or do not apply to the chosen model, and the CLI's own caps (`MAX_INPUT_RESOLUTION`,
  * `MAX_DETECTIONS_LIMIT` in `_usage.ts`). Each message names the option, and a mistake is a
@@ -19,8 +19,8 @@ import { errorText } from "../_describe.ts";
 import { InvalidInputError } from "../errors.ts";
 import { isOutputStride, type OutputStride } from "../models/architecture.ts";
 import { minInputResolution, nearestValidResolutions } from "../models/input_resolution.ts";
-import { resolveWebGpuProvider, type WebGpuProvider } from "../kernels/webgpu_provider.ts";
-import type { InputResolution } from "../models/posenet_model.ts";
+import { resolveWebGpuProvider, type WebGpuProvider } from "../runtime/webgpu_provider.ts";
+import type { InputResolution } from "../detectors/posenet_model.ts";
 import { DEFAULT_MIN_SCORE } from "./draw_overlay.ts";
 import { POSE_CLI_MODELS, type PoseCliModelName } from "./_model.ts";
 import {

@@ -4,9 +4,9 @@
  * {@linkcode estimateWithModel}, which loads the chosen model, estimates the poses of one image
  * in PoseNet's keypoint shape, and disposes of the model.
  *
- * PoseNet is loaded with `load()` (`models/posenet_model.ts`); MoveNet with
- * `createDetector("MoveNet", …)` (`models/pose_detector.ts`), the pose-detection-shaped API of
- * `models/detector_types.ts`.
+ * PoseNet is loaded with `load()` (`detectors/posenet_model.ts`); MoveNet with
+ * `createDetector("MoveNet", …)` (`detectors/pose_detector.ts`), the pose-detection-shaped API of
+ * `detectors/detector_types.ts`.
  *
  * @module
  */
@@ -17,9 +17,9 @@ import type {
   MoveNetConfig,
   MoveNetModelType,
   PoseDetector,
-} from "../models/detector_types.ts";
-import type { PoseImage } from "../models/pose_image.ts";
-import type { ModelConfig, PoseNet } from "../models/posenet_model.ts";
+} from "../detectors/detector_types.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
+import type { ModelConfig, PoseNet } from "../detectors/posenet_model.ts";
 import type { PoseCliOptions } from "./_args.ts";
 import { plainPose, type PoseCliResult, poseFromDetected } from "./_output.ts";
 
@@ -212,13 +212,13 @@ const MOVENET_OUTPUT_STRIDE = 4;
 
 /** `load()`, imported lazily. */
 async function defaultLoader(config: PoseCliLoadConfig): Promise<PoseCliModel> {
-  const { load } = await import("../models/posenet_model.ts");
+  const { load } = await import("../detectors/posenet_model.ts");
   return await load(config);
 }
 
 /** `createDetector("MoveNet", config)`, imported lazily. */
 async function defaultDetectorLoader(config: PoseCliDetectorConfig): Promise<PoseDetector> {
-  const { createDetector } = await import("../models/pose_detector.ts");
+  const { createDetector } = await import("../detectors/pose_detector.ts");
   return await createDetector("MoveNet", config);
 }
 

@@ -9,7 +9,7 @@
 
 import { PoseNetError } from "../errors.ts";
 import type { Pose } from "../decode/keypoints.ts";
-import type { InputResolution } from "../models/posenet_model.ts";
+import type { InputResolution } from "../detectors/posenet_model.ts";
 import type { PoseCliModelName } from "./_model.ts";
 
 /**
@@ -84,7 +84,7 @@ export function formatResult(result: PoseCliResult): string {
     `  "poses": ${poses.length === 0 ? "[]" : `[\n${poses.join(",\n")}\n  ]`}\n}`;
 }
 
-export { plainPose, poseFromDetected } from "../models/pose_shapes.ts";
+export { plainPose, poseFromDetected } from "../detectors/pose_shapes.ts";
 
 /**
  * Turns any thrown value into one line of text: the message of a `PoseNetError`, else the

@@ -8,7 +8,7 @@
 
 import { resolveMultiPoseOptions } from "../decode/multi_pose.ts";
 import { type OutputStride, VALID_OUTPUT_STRIDES } from "../models/architecture.ts";
-import { WEBGPU_PROVIDER_ENV } from "../kernels/webgpu_provider.ts";
+import { WEBGPU_PROVIDER_ENV } from "../runtime/webgpu_provider.ts";
 import { DEFAULT_MIN_SCORE } from "./draw_overlay.ts";
 import { POSE_CLI_MODELS } from "./_model.ts";
 

@@ -53,7 +53,7 @@ export {
 } from "./_model.ts";
 export { errorLine, formatResult, type PoseCliResult } from "./_output.ts";
 export type { Keypoint, PartName, Pose, Vector2D } from "../decode/keypoints.ts";
-export type { PoseImage } from "../models/pose_image.ts";
+export type { PoseImage } from "../runtime/pose_image.ts";
 export { InvalidInputError, PoseNetError } from "../errors.ts";
 
 /**

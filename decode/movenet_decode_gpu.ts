@@ -8,8 +8,8 @@
 
 import { InvalidInputError } from "../errors.ts";
 import { computePipeline, uploadStorage } from "../kernels/compute_kernel.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
-import { packChannels } from "../kernels/layout.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import { packChannels } from "../runtime/layout.ts";
 import { dispatchAndRead } from "../kernels/run_kernel.ts";
 import {
   MOVENET_DECODE_FLOATS,

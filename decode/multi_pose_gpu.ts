@@ -16,7 +16,7 @@
 import { describe } from "../_describe.ts";
 import { InvalidInputError } from "../errors.ts";
 import { computePipeline, workgroupGrid } from "../kernels/compute_kernel.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 import {
   MULTI_POSE_UNIFORM_BYTES,
   multiPoseCandidatesShader,

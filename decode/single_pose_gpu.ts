@@ -5,7 +5,7 @@
  */
 
 import { computePipeline } from "../kernels/compute_kernel.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 import { DECODE_FLOATS_PER_PART, decodeSinglePoseShader } from "../shaders/decode_single_pose.ts";
 import type { FusedHeadsLayout } from "../shaders/fused_heads_layout.ts";
 import { NUM_KEYPOINTS, PART_NAMES, type Pose } from "./keypoints.ts";

@@ -9,7 +9,7 @@ import { InvalidInputError } from "../errors.ts";
 import type { GpuKernel } from "../kernels/compute_kernel.ts";
 import { createConv2dKernel } from "../kernels/conv2d.ts";
 import { createDepthwiseConvKernel } from "../kernels/depthwise_conv.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 import { type KernelVariantChoice, variantTiling } from "../kernels/kernel_variants.ts";
 import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
 import { createResizeBilinear2xKernel } from "../kernels/resize_bilinear.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { packedByteLength } from "../kernels/layout.ts";
+import { packedByteLength } from "../runtime/layout.ts";
 import type { OpGraph } from "./op_graph.ts";
 import { tensorReaders } from "./op_graph.ts";
 

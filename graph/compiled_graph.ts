@@ -8,8 +8,8 @@
 
 import { InvalidInputError } from "../errors.ts";
 import type { GpuKernel } from "../kernels/compute_kernel.ts";
-import { packChannels, unpackChannels } from "../kernels/layout.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
+import { packChannels, unpackChannels } from "../runtime/layout.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
 import { type BufferPlan, planBuffers } from "./buffer_plan.ts";
 import { fuseEpilogues } from "./fuse_epilogues.ts";

@@ -12,10 +12,10 @@
  */
 
 import { InvalidInputError } from "../errors.ts";
-import type { GpuContext } from "./gpu_context.ts";
-import { packedByteLength } from "./layout.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import { packedByteLength } from "../runtime/layout.ts";
 import { BINDING, WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
-import { scopedGpuWork } from "./_error_scope.ts";
+import { scopedGpuWork } from "../runtime/_error_scope.ts";
 
 /**
  * Height, width and channels of a batch-1 NHWC tensor.

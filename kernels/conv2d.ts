@@ -7,17 +7,17 @@
 
 import { conv2dInvocations, conv2dShader } from "../shaders/conv2d.ts";
 import { createGpuKernel, type GpuKernel } from "./compute_kernel.ts";
-import { defaultGpuContext } from "./default_context.ts";
-import type { GpuContext } from "./gpu_context.ts";
+import { defaultGpuContext } from "../runtime/default_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 import {
   checkChoice,
   checkInteger,
   checkTensor,
   type HostTensor,
   padLastAxis,
-} from "./host_tensor.ts";
+} from "../runtime/host_tensor.ts";
 import { type Activation, ACTIVATIONS } from "../shaders/wgsl_common.ts";
-import { channelSlots } from "./layout.ts";
+import { channelSlots } from "../runtime/layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
 import { DEFAULT_TILING, variantTiling } from "./kernel_variants.ts";
 import { samePadding } from "./same_padding.ts";

@@ -20,10 +20,10 @@ import {
   cropResizeShader,
   cropResizeUniformBytes,
 } from "../shaders/crop_resize.ts";
-import { checkPoseImage, type PoseImage } from "../models/pose_image.ts";
+import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
 import { computePipeline, workgroupGrid } from "./compute_kernel.ts";
-import type { GpuContext } from "./gpu_context.ts";
-import { unpackChannels } from "./layout.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import { unpackChannels } from "../runtime/layout.ts";
 import { dispatchAndRead } from "./run_kernel.ts";
 
 /** A crop box as `cropAndResize` takes it: `[yMin, xMin, yMax, xMax]`, fractions of the image. */

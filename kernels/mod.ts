@@ -23,9 +23,9 @@
  * @module
  */
 
-export * from "./gpu_context.ts";
-export * from "./webgpu_provider.ts";
-export type { HostTensor } from "./host_tensor.ts";
+export * from "../runtime/gpu_context.ts";
+export * from "../runtime/webgpu_provider.ts";
+export type { HostTensor } from "../runtime/host_tensor.ts";
 export {
   computePipeline,
   createGpuKernel,
@@ -41,7 +41,7 @@ export * from "./resize_bilinear.ts";
 export { type Activation, ACTIVATIONS } from "../shaders/wgsl_common.ts";
 export { type Residual, RESIDUALS } from "../shaders/residual.ts";
 export * from "./same_padding.ts";
-export { channelSlots, packChannels, packedByteLength, unpackChannels } from "./layout.ts";
+export { channelSlots, packChannels, packedByteLength, unpackChannels } from "../runtime/layout.ts";
 export * from "./kernel_variants.ts";
 export * from "../graph/op_graph.ts";
 export { fuseEpilogues } from "../graph/fuse_epilogues.ts";

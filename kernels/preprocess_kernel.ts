@@ -11,10 +11,10 @@ import {
   preprocessUniforms,
   type PreprocessUniformValues,
 } from "../shaders/preprocess.ts";
-import { unpackChannels } from "./layout.ts";
+import { unpackChannels } from "../runtime/layout.ts";
 import { dispatchAndRead } from "./run_kernel.ts";
 import { computePipeline, workgroupGrid } from "./compute_kernel.ts";
-import type { GpuContext } from "./gpu_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 
 /** The preprocessing pass for one network input size. */
 export interface PreprocessKernel {

@@ -9,10 +9,10 @@
 
 import { resizeBilinear2xInvocations, resizeBilinear2xShader } from "../shaders/resize_bilinear.ts";
 import { createGpuKernel, type GpuKernel } from "./compute_kernel.ts";
-import { defaultGpuContext } from "./default_context.ts";
-import type { GpuContext } from "./gpu_context.ts";
-import { checkInteger, checkTensor, type HostTensor } from "./host_tensor.ts";
-import { channelSlots } from "./layout.ts";
+import { defaultGpuContext } from "../runtime/default_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import { checkInteger, checkTensor, type HostTensor } from "../runtime/host_tensor.ts";
+import { channelSlots } from "../runtime/layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
 
 /**

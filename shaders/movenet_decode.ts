@@ -5,7 +5,7 @@
  * @module
  */
 
-import { channelSlots } from "../kernels/layout.ts";
+import { channelSlots } from "../runtime/layout.ts";
 import { WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Number of keypoints MoveNet outputs. */
@@ -95,7 +95,7 @@ export function movenetDecodeShader(p: MovenetDecodeShaderParams): string {
 // are not correctly rounded (WGSL allows 2.5 ULP), so a score can differ by a few ULP and two
 // cells whose values are that close could swap; a cell's coordinates (one add, one multiply of
 // f32 values) are exactly TF's. No error-free-transformation tricks: shader compilers fold them.
-// Layout: the heads are NHWC4 (kernels/layout.ts): CENTER 1 vec4 per cell (channel 0), HEATMAP
+// Layout: the heads are NHWC4 (runtime/layout.ts): CENTER 1 vec4 per cell (channel 0), HEATMAP
 // ${heatmapSlots} vec4 per cell, REGRESS and OFFSET ${vectorSlots} vec4 per cell; prior is H·W f32, row-major. Output:
 // ${MOVENET_RESULT_FLOATS} f32 (y, x, score per keypoint, the graph's output), then f32(c), then f32(kj) for k = 0..16.
 // Workgroup: one per keypoint (17 in one dispatch), ${WORKGROUP_SIZE} invocations striding over the cells.

@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
 import { PEER_FACTORIES, PEER_NAMES, type PeerName, type Pose } from "../bench/peers/peer.ts";

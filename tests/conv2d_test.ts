@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { conv2d } from "../kernels/conv2d.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { Activation } from "../shaders/wgsl_common.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
 import { runKernelOnce } from "../kernels/run_kernel.ts";
 import { DeviceLostError, WebGpuUnavailableError } from "../errors.ts";

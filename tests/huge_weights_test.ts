@@ -6,9 +6,9 @@
 
 import assert from "node:assert/strict";
 import { ModelLoadError } from "../errors.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { layerBound, MAX_ACTIVATION_BOUND } from "../models/_activation_bound.ts";
-import { load } from "../models/posenet_model.ts";
+import { load } from "../detectors/posenet_model.ts";
 import type { ConvLayerWeights, PoseNetWeights } from "../models/posenet_weights.ts";
 import { assertFinitePoses, defaultWeights, noiseImage } from "./reliability_helpers.ts";
 

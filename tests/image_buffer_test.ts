@@ -1,14 +1,14 @@
 /**
  * The image buffer of a frame slot, the one buffer whose size follows the frames: grown to a power
- * of two (models/_image_buffer.ts), so a stream of growing frames reallocates it a few times, not
+ * of two (detectors/_image_buffer.ts), so a stream of growing frames reallocates it a few times, not
  * at every frame, and its size stays within twice the largest frame.
  */
 
 import assert from "node:assert/strict";
-import { imageBufferBytes, MIN_IMAGE_BUFFER_BYTES } from "../models/_image_buffer.ts";
-import { load } from "../models/posenet_model.ts";
+import { imageBufferBytes, MIN_IMAGE_BUFFER_BYTES } from "../detectors/_image_buffer.ts";
+import { load } from "../detectors/posenet_model.ts";
 import { defaultWeights, noiseImage } from "./reliability_helpers.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 
 Deno.test("`imageBufferBytes()` is the next power of two, at least 64 KiB, capped by the device", () => {
   assert.equal(imageBufferBytes(16, 1 << 27), MIN_IMAGE_BUFFER_BYTES);

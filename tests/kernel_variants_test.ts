@@ -1,4 +1,4 @@
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { KERNEL_VARIANTS } from "../kernels/kernel_variants.ts";
 import { caseName, checkConvCase, type ConvCase, WorstError } from "./support/conv_case.ts";
 import { mulberry32, runSeed } from "./support/random.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { channelSlots, packChannels, packedByteLength, unpackChannels } from "../kernels/layout.ts";
+import { channelSlots, packChannels, packedByteLength, unpackChannels } from "../runtime/layout.ts";
 import { samePadding } from "../kernels/same_padding.ts";
 import { InvalidInputError } from "../errors.ts";
 

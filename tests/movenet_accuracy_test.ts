@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import { readImageFile } from "../cli/read_image.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
-import { createDetector } from "../models/pose_detector.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
+import { createDetector } from "../detectors/pose_detector.ts";
 
 /** Largest keypoint distance from the reference, image pixels. */
 const MAX_PIXEL_ERROR = 1;

@@ -20,7 +20,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { PART_NAMES } from "../decode/keypoints.ts";
 import {

@@ -11,7 +11,7 @@ import {
 } from "../decode/movenet_crop.ts";
 import { createCropResizeKernel, runCropResizeOnce } from "../kernels/crop_resize_kernel.ts";
 import { createMovenetDecoder, runMovenetDecodeOnce } from "../decode/movenet_decode_gpu.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { InvalidInputError } from "../errors.ts";
 import {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { readImageFile } from "../cli/read_image.ts";
 import { compileOpGraph, runOpGraphOnce } from "../graph/compiled_graph.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
 import { loadMoveNetGraph, MOVENET_HEADS, type MoveNetGraph } from "../models/movenet_graph.ts";
 import { cropAndResizeToInt32, movenetFirstCrop } from "../bench/peers/movenet_crop.ts";

@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { readImageFile } from "../cli/read_image.ts";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { cropAndResizeToInt32, movenetFirstCrop } from "../bench/peers/movenet_crop.ts";
 import {
   createMovenetOrtPeer,

@@ -29,8 +29,8 @@ import {
 } from "../decode/multi_pose_gpu.ts";
 import { InvalidInputError } from "../errors.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
-import { load, type PoseNet } from "../models/posenet_model.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
+import { load, type PoseNet } from "../detectors/posenet_model.ts";
 import { HEAD_LAYOUT } from "../models/posenet_network.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import { mulberry32, runSeed } from "./support/random.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { createPointwiseConvKernel, pointwiseConv } from "../kernels/pointwise_conv.ts";
-import { packedByteLength } from "../kernels/layout.ts";
+import { packedByteLength } from "../runtime/layout.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { Activation } from "../shaders/wgsl_common.ts";
 import type { Residual } from "../shaders/residual.ts";

@@ -21,7 +21,11 @@ import { poseFromDetected } from "../cli/_output.ts";
 import { decodeImage, encodePng } from "../cli/read_image.ts";
 import { PART_NAMES, type Pose } from "../decode/keypoints.ts";
 import { DeviceLostError } from "../errors.ts";
-import { COCO_KEYPOINTS, type DetectedPose, type PoseDetector } from "../models/detector_types.ts";
+import {
+  COCO_KEYPOINTS,
+  type DetectedPose,
+  type PoseDetector,
+} from "../detectors/detector_types.ts";
 import { mulberry32, runSeed } from "./support/random.ts";
 import { moduleTempDir } from "./support/temp_dir.ts";
 

@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { readImageFile } from "../cli/read_image.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { type OutputStride, resolveLayerSchedule } from "../models/architecture.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
 import { createPoseNetNetwork, runNetworkOnce } from "../models/posenet_network.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { load, type PoseNet } from "../models/posenet_model.ts";
+import { load, type PoseNet } from "../detectors/posenet_model.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { DisposedError, InvalidInputError } from "../errors.ts";
 import type { Pose } from "../decode/keypoints.ts";

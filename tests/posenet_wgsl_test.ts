@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import { posenetLayerWgsl, wgslConfigs } from "./support/posenet_wgsl.ts";

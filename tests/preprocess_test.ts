@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { createPreprocessKernel, runPreprocessOnce } from "../kernels/preprocess_kernel.ts";
 import { inputPaddingFor } from "../decode/input_transform.ts";
 import { readImageFile } from "../cli/read_image.ts";

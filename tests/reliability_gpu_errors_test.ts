@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import { DeviceLostError, GpuError } from "../errors.ts";
-import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
-import { load } from "../models/posenet_model.ts";
+import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
+import { load } from "../detectors/posenet_model.ts";
 import { defaultWeights, noiseImage, trackLive, within } from "./reliability_helpers.ts";
 
 interface FaultyDevice {

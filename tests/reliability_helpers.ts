@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { readImageFile } from "../cli/read_image.ts";
 import type { Pose } from "../decode/keypoints.ts";
-import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
-import type { PoseImage } from "../models/pose_image.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
 import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import type { PoseNetWeights } from "../models/posenet_weights.ts";
 import { mulberry32 } from "./support/random.ts";

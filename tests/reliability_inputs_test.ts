@@ -31,10 +31,10 @@ import {
 } from "../cli/pose.ts";
 import { encodePng, readImageFile } from "../cli/read_image.ts";
 import { DisposedError, InvalidInputError, ModelLoadError, type PoseNetError } from "../errors.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
-import { load, type PoseNet } from "../models/posenet_model.ts";
-import type { PoseImage } from "../models/pose_image.ts";
+import { load, type PoseNet } from "../detectors/posenet_model.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
 import {
   assertFinitePoses,
   defaultWeights,

@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import type { Pose } from "../decode/keypoints.ts";
 import { DeviceLostError, DisposedError } from "../errors.ts";
-import { load, type PoseNet } from "../models/posenet_model.ts";
-import type { PoseImage } from "../models/pose_image.ts";
+import { load, type PoseNet } from "../detectors/posenet_model.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
 import {
   countingContext,
   defaultWeights,

@@ -9,7 +9,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
 import assert from "node:assert/strict";
 import { InvalidInputError } from "../errors.ts";
-import { createGpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext } from "../runtime/gpu_context.ts";
 import { resizeBilinear2x } from "../kernels/resize_bilinear.ts";
 import { OnnxGraphBuilder } from "../reference/onnx_graph.ts";
 import { createOrtSession, type NamedTensor, runOrt } from "../reference/ort_session.ts";

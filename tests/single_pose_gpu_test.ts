@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
 import { dispatchAndRead } from "../kernels/run_kernel.ts";
 import {
   createSinglePoseDecoder,

@@ -6,14 +6,14 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
 import {
   resolveWebGpuProvider,
   WEBGPU_PROVIDER_ENV,
   WEBGPU_PROVIDERS,
-} from "../kernels/webgpu_provider.ts";
-import { DAWN_BACKENDS, DAWN_MODULE, DAWN_MODULE_ENV } from "../kernels/_dawn_adapter.ts";
-import { load } from "../models/posenet_model.ts";
+} from "../runtime/webgpu_provider.ts";
+import { DAWN_BACKENDS, DAWN_MODULE, DAWN_MODULE_ENV } from "../runtime/_dawn_adapter.ts";
+import { load } from "../detectors/posenet_model.ts";
 import { readImageFile } from "../cli/read_image.ts";
 import { InvalidInputError, WebGpuUnavailableError } from "../errors.ts";
 import { moduleTempDir } from "./support/temp_dir.ts";

@@ -27,8 +27,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { fileURLToPath } from "node:url";
-import { requestDawnAdapter } from "../../kernels/_dawn_adapter.ts";
-import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
+import { requestDawnAdapter } from "../../runtime/_dawn_adapter.ts";
+import type { WebGpuProvider } from "../../runtime/webgpu_provider.ts";
 
 /** The TF.js version deno.json pins (core, converter and both backends). */
 export const TFJS_VERSION = "4.22.0";

@@ -54,8 +54,8 @@
 
 import type * as OrtNs from "onnxruntime-web";
 import { decodeSinglePose } from "../../decode/single_pose.ts";
-import { requestDawnAdapter } from "../../kernels/_dawn_adapter.ts";
-import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
+import { requestDawnAdapter } from "../../runtime/_dawn_adapter.ts";
+import type { WebGpuProvider } from "../../runtime/webgpu_provider.ts";
 import { resolveLayerSchedule } from "../../models/architecture.ts";
 import { loadTfjsGraphModel } from "../../models/tfjs_graph_model.ts";
 import {

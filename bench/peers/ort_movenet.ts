@@ -17,7 +17,7 @@
  */
 
 import { PART_NAMES } from "../../decode/keypoints.ts";
-import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
+import type { WebGpuProvider } from "../../runtime/webgpu_provider.ts";
 import {
   buildMovenetOnnx,
   MOVENET_HEAD_NODES,

@@ -27,7 +27,7 @@
  */
 
 import type { Pose } from "../../decode/keypoints.ts";
-import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
+import type { WebGpuProvider } from "../../runtime/webgpu_provider.ts";
 
 export type { Pose };
 

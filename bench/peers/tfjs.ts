@@ -18,8 +18,8 @@
  */
 
 import type * as tf from "@tensorflow/tfjs-core";
-import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
-import { plainPose } from "../../models/pose_shapes.ts";
+import type { WebGpuProvider } from "../../runtime/webgpu_provider.ts";
+import { plainPose } from "../../detectors/pose_shapes.ts";
 import { TFJS_VERSION, type TfjsBackend, tfjsBackendFor, withBackend } from "./_tfjs_backend.ts";
 import {
   createTfjsPoseNet,

@@ -24,8 +24,8 @@
  */
 
 import * as tfNamespace from "@tensorflow/tfjs-core";
-import { poseFromDetected } from "../../models/pose_shapes.ts";
-import type { WebGpuProvider } from "../../kernels/webgpu_provider.ts";
+import { poseFromDetected } from "../../detectors/pose_shapes.ts";
+import type { WebGpuProvider } from "../../runtime/webgpu_provider.ts";
 import {
   createTfjsMoveNetDetector,
   type MoveNetPose,

@@ -11,7 +11,7 @@ import { variantTiling } from "../../kernels/kernel_variants.ts";
 import { conv2d } from "../../kernels/conv2d.ts";
 import { depthwiseConv } from "../../kernels/depthwise_conv.ts";
 import { pointwiseConv } from "../../kernels/pointwise_conv.ts";
-import type { GpuContext } from "../../kernels/gpu_context.ts";
+import type { GpuContext } from "../../runtime/gpu_context.ts";
 import { OnnxGraphBuilder, tfSamePads } from "../../reference/onnx_graph.ts";
 import { createOrtSession, type NamedTensor, runOrt } from "../../reference/ort_session.ts";
 import type { Activation } from "../../shaders/wgsl_common.ts";
@@ -19,7 +19,7 @@ import type { Residual } from "../../shaders/residual.ts";
 import { pointwiseFloat64, resizeBilinear2xFloat64 } from "./float64_ops.ts";
 import { assertClose, type Difference } from "./compare.ts";
 import { mulberry32, type Rng, runSeed, uniform } from "./random.ts";
-import { createGpuContext } from "../../kernels/gpu_context.ts";
+import { createGpuContext } from "../../runtime/gpu_context.ts";
 
 /** max |ours − ORT| ≤ KERNEL_TOLERANCE · max(1, max |ORT|). */
 export const KERNEL_TOLERANCE = 1e-4;

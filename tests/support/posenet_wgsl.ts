@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { GpuContext } from "../../kernels/gpu_context.ts";
+import type { GpuContext } from "../../runtime/gpu_context.ts";
 import type { KernelVariantChoice } from "../../kernels/kernel_variants.ts";
 import { KERNEL_VARIANTS } from "../../kernels/kernel_variants.ts";
 import type { OutputStride } from "../../models/architecture.ts";

@@ -31,7 +31,7 @@ import {
   type CropResizeKernel,
   cropResizeUniforms,
 } from "../kernels/crop_resize_kernel.ts";
-import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
 import {
   COCO_KEYPOINTS,
   type DetectedPose,
@@ -40,9 +40,9 @@ import {
   type MoveNetModelType,
   type PoseDetector,
 } from "./detector_types.ts";
-import { type DefaultModel, fetchDefaultWeights } from "./default_weights.ts";
-import { loadMoveNetGraph, type MoveNetGraph } from "./movenet_graph.ts";
-import { checkPoseImage, type PoseImage } from "./pose_image.ts";
+import { type DefaultModel, fetchDefaultWeights } from "../models/default_weights.ts";
+import { loadMoveNetGraph, type MoveNetGraph } from "../models/movenet_graph.ts";
+import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
 
 /** pose-detection's default `minPoseScore`. */
 const DEFAULT_MIN_POSE_SCORE = 0.25;

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { GpuContext } from "../kernels/gpu_context.ts";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
-import type { PoseImage } from "./pose_image.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
 
 /** The models {@linkcode createDetector} builds, named as pose-detection's `SupportedModels`. */
 export type SupportedModel = "MoveNet" | "PoseNet";

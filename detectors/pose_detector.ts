@@ -16,7 +16,7 @@ import type {
 import { createMoveNetDetector } from "./movenet_model.ts";
 import { load } from "./posenet_model.ts";
 import { detectedFromPose } from "./pose_shapes.ts";
-import type { PoseImage } from "./pose_image.ts";
+import type { PoseImage } from "../runtime/pose_image.ts";
 
 export type * from "./detector_types.ts";
 export { COCO_KEYPOINTS } from "./detector_types.ts";

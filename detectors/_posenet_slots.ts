@@ -11,15 +11,15 @@
 import { DisposedError } from "../errors.ts";
 import type { MultiPoseBuffers } from "../decode/multi_pose_gpu.ts";
 import { SINGLE_POSE_RESULT_BYTES, type SinglePoseDecoder } from "../decode/single_pose_gpu.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
-import { scopedGpuWork } from "../kernels/_error_scope.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import { scopedGpuWork } from "../runtime/_error_scope.ts";
 import type { PreprocessKernel } from "../kernels/preprocess_kernel.ts";
 import type { PoseNetHeads } from "../decode/heads.ts";
 import { inputPaddingFor, inputTransformFor } from "../decode/input_transform.ts";
 import { DECODE_UNIFORM_BYTES, decodeUniforms } from "../shaders/decode_single_pose.ts";
 import { PREPROCESS_UNIFORM_BYTES, preprocessUniforms } from "../shaders/preprocess.ts";
-import { type NetworkBuffers, type PoseNetNetwork, splitHeads } from "./posenet_network.ts";
-import type { CheckedImage } from "./pose_image.ts";
+import { type NetworkBuffers, type PoseNetNetwork, splitHeads } from "../models/posenet_network.ts";
+import type { CheckedImage } from "../runtime/pose_image.ts";
 import type { InputResolution } from "./posenet_config.ts";
 import { imageBufferBytes } from "./_image_buffer.ts";
 
@@ -44,7 +44,7 @@ const MULTI_POSE_SLOT_BUFFERS = 3;
 export interface PoseNetSlot {
   /** The network's input, activations and heads. */
   readonly network: NetworkBuffers;
-  /** The image bytes, grown to fit (`models/_image_buffer.ts`); made with the first image. */
+  /** The image bytes, grown to fit (`detectors/_image_buffer.ts`); made with the first image. */
   image: GPUBuffer | undefined;
   /** The preprocess pass bound to `image`. */
   imageBindGroup: GPUBindGroup | undefined;
@@ -157,7 +157,7 @@ export function slotBufferCount(slot: PoseNetSlot): number {
 
 /**
  * Makes sure the slot's image buffer holds `image`: grown, never shrunk, to a power of two (see
- * models/_image_buffer.ts), inside error scopes so that a refused buffer is a GpuError.
+ * detectors/_image_buffer.ts), inside error scopes so that a refused buffer is a GpuError.
  *
  * @param gpu The device context.
  * @param preprocess The preprocess pass, bound to the new buffer.

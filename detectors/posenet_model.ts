@@ -32,14 +32,18 @@ import {
   SINGLE_POSE_RESULT_BYTES,
   type SinglePoseDecoder,
 } from "../decode/single_pose_gpu.ts";
-import { createGpuContext, type GpuContext } from "../kernels/gpu_context.ts";
+import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
 import { createPreprocessKernel, type PreprocessKernel } from "../kernels/preprocess_kernel.ts";
-import type { OutputStride } from "./architecture.ts";
-import { fetchDefaultWeights } from "./default_weights.ts";
-import { type CheckedImage, checkPoseImage, type PoseImage } from "./pose_image.ts";
-import { scopedGpuWork } from "../kernels/_error_scope.ts";
-import { createPoseNetNetwork, HEAD_LAYOUT, type PoseNetNetwork } from "./posenet_network.ts";
-import { loadTfjsGraphModel } from "./tfjs_graph_model.ts";
+import type { OutputStride } from "../models/architecture.ts";
+import { fetchDefaultWeights } from "../models/default_weights.ts";
+import { type CheckedImage, checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
+import { scopedGpuWork } from "../runtime/_error_scope.ts";
+import {
+  createPoseNetNetwork,
+  HEAD_LAYOUT,
+  type PoseNetNetwork,
+} from "../models/posenet_network.ts";
+import { loadTfjsGraphModel } from "../models/tfjs_graph_model.ts";
 import {
   checkFlip,
   type InputResolution,

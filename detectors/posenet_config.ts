@@ -8,16 +8,16 @@
 
 import { InvalidInputError } from "../errors.ts";
 import type { MultiPoseOptions } from "../decode/multi_pose.ts";
-import type { GpuContext } from "../kernels/gpu_context.ts";
-import type { WebGpuProvider } from "../kernels/webgpu_provider.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import type { KernelVariantChoice } from "../kernels/kernel_variants.ts";
-import { type OutputStride, validateOutputStride } from "./architecture.ts";
+import { type OutputStride, validateOutputStride } from "../models/architecture.ts";
 import {
   resolutionFromScaleFactor,
   validateInputResolution,
   type ValidInputResolution,
-} from "./input_resolution.ts";
-import type { PoseNetWeights } from "./posenet_weights.ts";
+} from "../models/input_resolution.ts";
+import type { PoseNetWeights } from "../models/posenet_weights.ts";
 
 /** Input size of the network, in pixels. */
 export interface InputResolution {
