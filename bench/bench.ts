@@ -43,12 +43,13 @@ import { PEER_FACTORIES, PEER_NAMES, type PeerName } from "./peers/peer.ts";
 import { type Ceilings, measureCeilings } from "./ceilings.ts";
 import { GpuTimer, type TimingMethod } from "./gpu_timer.ts";
 import { benchKernels, type KernelFigure } from "./kernel_bench.ts";
+import { engineLabel, fmt, table } from "./_format.ts";
 import {
   benchMoveNet,
   MOVENET_BENCH_MODELS,
   MOVENET_ENGINES,
   type MoveNetBenchModel,
-  type MoveNetFigure,
+  moveNetTable,
 } from "./movenet_bench.ts";
 import {
   type EndToEndFigure,
@@ -162,28 +163,12 @@ function parseOptions(args: string[]): Options {
   return options;
 }
 
-function fmt(n: number, digits = 1): string {
-  return n.toFixed(digits);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-  return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)]
-    .join("\n");
-}
-
 /** One provider's device, timer and figures. */
 interface ProviderRun {
   readonly provider: WebGpuProvider;
   readonly gpu: GpuContext;
   readonly timer: GpuTimer;
   readonly ceilings: Ceilings;
-}
-
-/** Table label of an engine: `this (dawn)`, `ort-wasm-2t`. */
-function engineLabel(name: string, provider: WebGpuProvider | null): string {
-  return provider === null ? name : `${name} (${provider})`;
 }
 
 async function main(): Promise<void> {
@@ -434,33 +419,6 @@ async function main(): Promise<void> {
     timer.dispose();
     gpu.destroy();
   }
-}
-
-/** The MoveNet rows: latency, and each engine's ratio to this runtime on `reference`. */
-function moveNetTable(figures: readonly MoveNetFigure[], reference: WebGpuProvider | null): string {
-  return table(
-    [
-      "model",
-      "engine",
-      "input",
-      "latency ms (median)",
-      "min–max",
-      `engine vs this (${reference ?? "-"})`,
-    ],
-    figures.map((f) => {
-      const mine = figures.find((g) =>
-        g.model === f.model && g.engine === "this" && g.provider === reference
-      );
-      return [
-        f.model,
-        engineLabel(f.engine, f.provider),
-        `${f.resolution}²`,
-        fmt(f.medianMs),
-        `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
-        mine ? `${fmt(f.medianMs / mine.medianMs, 2)}×` : "-",
-      ];
-    }),
-  );
 }
 
 if (import.meta.main) {

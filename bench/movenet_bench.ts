@@ -11,6 +11,7 @@
  */
 
 import type { GpuContext } from "../runtime/gpu_context.ts";
+import { engineLabel, fmt, table } from "./_format.ts";
 import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { poseFromDetected } from "../detectors/pose_shapes.ts";
 import { fetchDefaultWeights } from "../models/default_weights.ts";
@@ -167,4 +168,41 @@ export async function benchMoveNet(
     }
   }
   return { figures, descriptions };
+}
+
+/**
+ * The MoveNet rows as a Markdown table: latency, and each engine's ratio to this runtime on
+ * `reference`.
+ *
+ * @param figures From {@linkcode benchMoveNet}.
+ * @param reference The provider whose "this" row the ratios divide by.
+ * @returns The table.
+ */
+export function moveNetTable(
+  figures: readonly MoveNetFigure[],
+  reference: WebGpuProvider | null,
+): string {
+  return table(
+    [
+      "model",
+      "engine",
+      "input",
+      "latency ms (median)",
+      "min–max",
+      `engine vs this (${reference ?? "-"})`,
+    ],
+    figures.map((f) => {
+      const mine = figures.find((g) =>
+        g.model === f.model && g.engine === "this" && g.provider === reference
+      );
+      return [
+        f.model,
+        engineLabel(f.engine, f.provider),
+        `${f.resolution}²`,
+        fmt(f.medianMs),
+        `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
+        mine ? `${fmt(f.medianMs / mine.medianMs, 2)}×` : "-",
+      ];
+    }),
+  );
 }

@@ -7,7 +7,7 @@
  */
 
 import { InvalidInputError } from "../errors.ts";
-import { computePipeline, uploadStorage } from "../kernels/compute_kernel.ts";
+import { bindBuffers, computePipeline, uploadStorage } from "../kernels/compute_kernel.ts";
 import type { GpuContext } from "../runtime/gpu_context.ts";
 import { packChannels } from "../runtime/layout.ts";
 import { dispatchAndRead } from "../kernels/run_kernel.ts";
@@ -182,18 +182,14 @@ export async function createMovenetDecoder(
     width,
     wgsl,
     bind(heads: MovenetHeadBuffers, output: GPUBuffer): GPUBindGroup {
-      return gpu.device.createBindGroup({
-        label: "movenet decode",
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: heads.center } },
-          { binding: 1, resource: { buffer: heads.heatmap } },
-          { binding: 2, resource: { buffer: heads.regress } },
-          { binding: 3, resource: { buffer: heads.offset } },
-          { binding: 4, resource: { buffer: prior } },
-          { binding: 5, resource: { buffer: output } },
-        ],
-      });
+      return bindBuffers(gpu, pipeline, "movenet decode", [
+        heads.center,
+        heads.heatmap,
+        heads.regress,
+        heads.offset,
+        prior,
+        output,
+      ]);
     },
     dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
       pass.setPipeline(pipeline);

@@ -15,7 +15,7 @@
 
 import { describe } from "../_describe.ts";
 import { InvalidInputError } from "../errors.ts";
-import { computePipeline, workgroupGrid } from "../kernels/compute_kernel.ts";
+import { bindBuffers, computePipeline, workgroupGrid } from "../kernels/compute_kernel.ts";
 import type { GpuContext } from "../runtime/gpu_context.ts";
 import {
   MULTI_POSE_UNIFORM_BYTES,
@@ -203,23 +203,12 @@ export async function createMultiPoseDecoder(
         },
       };
       bindGroups.set(buffers, [
-        device.createBindGroup({
-          label: "multi-pose candidates",
-          layout: candidatesPipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: heads } },
-            { binding: 1, resource: { buffer: uniforms } },
-            { binding: 2, resource: { buffer: candidates } },
-          ],
-        }),
-        device.createBindGroup({
-          label: "multi-pose walk",
-          layout: walkPipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: heads } },
-            { binding: 1, resource: { buffer: candidates } },
-          ],
-        }),
+        bindBuffers(gpu, candidatesPipeline, "multi-pose candidates", [
+          heads,
+          uniforms,
+          candidates,
+        ]),
+        bindBuffers(gpu, walkPipeline, "multi-pose walk", [heads, candidates]),
       ]);
       return buffers;
     },

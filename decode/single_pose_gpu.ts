@@ -4,7 +4,7 @@
  * @module
  */
 
-import { computePipeline } from "../kernels/compute_kernel.ts";
+import { bindBuffers, computePipeline } from "../kernels/compute_kernel.ts";
 import type { GpuContext } from "../runtime/gpu_context.ts";
 import { DECODE_FLOATS_PER_PART, decodeSinglePoseShader } from "../shaders/decode_single_pose.ts";
 import type { FusedHeadsLayout } from "../shaders/fused_heads_layout.ts";
@@ -110,15 +110,7 @@ export async function createSinglePoseDecoder(
   );
   return {
     bind(heads: GPUBuffer, uniforms: GPUBuffer, keypoints: GPUBuffer): GPUBindGroup {
-      return gpu.device.createBindGroup({
-        label: "decode single pose",
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: heads } },
-          { binding: 1, resource: { buffer: uniforms } },
-          { binding: 2, resource: { buffer: keypoints } },
-        ],
-      });
+      return bindBuffers(gpu, pipeline, "decode single pose", [heads, uniforms, keypoints]);
     },
     dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
       pass.setPipeline(pipeline);

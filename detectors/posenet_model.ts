@@ -178,9 +178,15 @@ export class PoseNet {
    * @throws {DeviceLostError} If the GPU device is lost.
    *
    * @example
-   * ```ts ignore
-   * const pose = await net.estimateSinglePose({ data, width, height }, { flipHorizontal: false });
-   * console.log(pose.keypoints[0]); // { part: "nose", score, position: { x, y } }
+   * ```ts
+   * import { load } from "./posenet_model.ts";
+   *
+   * const net = await load({ inputResolution: 257 });
+   * const [width, height] = [64, 48];
+   * const data = new Uint8Array(width * height * 4).map((_, i) => (i * 37) % 256); // RGBA
+   * const pose = await net.estimateSinglePose({ data, width, height }, { flipHorizontal: true });
+   * console.log(pose.keypoints[0].part, pose.keypoints.length); // nose 17
+   * net.dispose();
    * ```
    */
   async estimateSinglePose(image: PoseImage, config: SinglePersonConfig = {}): Promise<Pose> {
@@ -389,10 +395,14 @@ export class PoseNet {
  * @throws {WebGpuUnavailableError} When there is no WebGPU adapter.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { load } from "./posenet_model.ts";
+ * import { readImageFile } from "../cli/read_image.ts";
+ *
  * const net = await load({ outputStride: 16, inputResolution: 257 });
- * const pose = await net.estimateSinglePose({ data: rgba, width: 640, height: 480 });
+ * const image = await readImageFile("tests/fixtures/photos/single_portrait.jpg");
+ * const pose = await net.estimateSinglePose(image);
+ * console.log(pose.keypoints.length, pose.keypoints[0].part); // 17 nose
  * net.dispose();
  * ```
  */

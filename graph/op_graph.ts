@@ -38,10 +38,8 @@ export interface NodeBase {
   readonly output: number;
 }
 
-/** A full KxK convolution with bias and activation. */
-export interface Conv2dNode extends NodeBase {
-  /** Which op. */
-  readonly op: "conv2d";
+/** What a KxK window op (full or depthwise conv) takes: its window, stride, dilation, activation. */
+export interface WindowFields {
   /** Kernel rows. */
   readonly kernelHeight: number;
   /** Kernel columns. */
@@ -52,6 +50,12 @@ export interface Conv2dNode extends NodeBase {
   readonly dilation: number;
   /** Activation after the bias. */
   readonly activation: Activation;
+}
+
+/** A full KxK convolution with bias and activation. */
+export interface Conv2dNode extends NodeBase, WindowFields {
+  /** Which op. */
+  readonly op: "conv2d";
   /** TF layout `[kh, kw, cin, cout]`. */
   readonly filter: Float32Array;
   /** `cout` values. */
@@ -59,19 +63,9 @@ export interface Conv2dNode extends NodeBase {
 }
 
 /** A depthwise KxK convolution, with or without a bias. */
-export interface DepthwiseNode extends NodeBase {
+export interface DepthwiseNode extends NodeBase, WindowFields {
   /** Which op. */
   readonly op: "depthwise";
-  /** Kernel rows. */
-  readonly kernelHeight: number;
-  /** Kernel columns. */
-  readonly kernelWidth: number;
-  /** Stride, the same on both axes. */
-  readonly stride: number;
-  /** Dilation (atrous rate), the same on both axes. */
-  readonly dilation: number;
-  /** Activation after the bias. */
-  readonly activation: Activation;
   /** TF layout `[kh, kw, c, 1]`. */
   readonly filter: Float32Array;
   /** `c` values, or undefined for none (TF's `DepthwiseConv2dNative`). */

@@ -406,3 +406,42 @@ export async function createGpuKernel(
     },
   };
 }
+
+/**
+ * A bind group of `buffers` at bindings 0, 1, 2, … of group 0 of `pipeline`: the one way the
+ * hand-bound passes (preprocessing, crop, the decoders) bind their buffers.
+ *
+ * @param gpu The device context.
+ * @param pipeline The pipeline whose layout the group follows.
+ * @param label Label of the bind group.
+ * @param buffers The buffers, in binding order.
+ * @returns The bind group.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext } from "../mod.ts";
+ * import { bindBuffers, computePipeline } from "./compute_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const wgsl = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+ * @compute @workgroup_size(1) fn main() { out[0] = 1.0; }`;
+ * const pipeline = await computePipeline(gpu, wgsl, "one");
+ * const out = gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE });
+ * const group = bindBuffers(gpu, pipeline, "one", [out]);
+ * console.log(group instanceof GPUBindGroup || typeof group === "object"); // true
+ * out.destroy();
+ * gpu.destroy();
+ * ```
+ */
+export function bindBuffers(
+  gpu: GpuContext,
+  pipeline: GPUComputePipeline,
+  label: string,
+  buffers: readonly GPUBuffer[],
+): GPUBindGroup {
+  return gpu.device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+}

@@ -21,7 +21,7 @@ import {
   cropResizeUniformBytes,
 } from "../shaders/crop_resize.ts";
 import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
-import { computePipeline, workgroupGrid } from "./compute_kernel.ts";
+import { bindBuffers, computePipeline, workgroupGrid } from "./compute_kernel.ts";
 import type { GpuContext } from "../runtime/gpu_context.ts";
 import { unpackChannels } from "../runtime/layout.ts";
 import { dispatchAndRead } from "./run_kernel.ts";
@@ -265,16 +265,7 @@ export async function createCropResizeKernel(
     size,
     uniformBytes: cropResizeUniformBytes(size),
     bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup {
-      return gpu.device.createBindGroup({
-        label: "crop resize",
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: image } },
-          { binding: 1, resource: { buffer: uniforms } },
-          { binding: 2, resource: { buffer: table } },
-          { binding: 3, resource: { buffer: output } },
-        ],
-      });
+      return bindBuffers(gpu, pipeline, "crop resize", [image, uniforms, table, output]);
     },
     dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
       pass.setPipeline(pipeline);

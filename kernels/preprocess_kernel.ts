@@ -13,7 +13,7 @@ import {
 } from "../shaders/preprocess.ts";
 import { unpackChannels } from "../runtime/layout.ts";
 import { dispatchAndRead } from "./run_kernel.ts";
-import { computePipeline, workgroupGrid } from "./compute_kernel.ts";
+import { bindBuffers, computePipeline, workgroupGrid } from "./compute_kernel.ts";
 import type { GpuContext } from "../runtime/gpu_context.ts";
 
 /** The preprocessing pass for one network input size. */
@@ -73,15 +73,7 @@ export async function createPreprocessKernel(
     outHeight,
     outWidth,
     bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup {
-      return gpu.device.createBindGroup({
-        label: "preprocess",
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: image } },
-          { binding: 1, resource: { buffer: uniforms } },
-          { binding: 2, resource: { buffer: output } },
-        ],
-      });
+      return bindBuffers(gpu, pipeline, "preprocess", [image, uniforms, output]);
     },
     dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
       pass.setPipeline(pipeline);
