@@ -15,7 +15,7 @@ import { createSinglePoseDecoder, SINGLE_POSE_RESULT_BYTES } from "../decode/sin
 import { inputPaddingFor, inputTransformFor } from "../decode/input_transform.ts";
 import {
   createPoseNetNetwork,
-  HEAD_LAYOUT,
+  fusedHeadsLayout,
   type PoseNetNetwork,
 } from "../models/posenet_network.ts";
 import type { PoseNetWeights } from "../models/posenet_weights.ts";
@@ -181,14 +181,7 @@ export async function benchKernels(
 
     // The fused decode over the heads.
     const cells = network.heatmapHeight * network.heatmapWidth;
-    const decoder = await createSinglePoseDecoder(gpu, {
-      height: network.heatmapHeight,
-      width: network.heatmapWidth,
-      outputStride,
-      cellStride: HEAD_LAYOUT.channels,
-      heatmapChannel: HEAD_LAYOUT.heatmap,
-      offsetChannel: HEAD_LAYOUT.offsets,
-    });
+    const decoder = await createSinglePoseDecoder(gpu, fusedHeadsLayout(network));
     const decodeFrame = storage(DECODE_UNIFORM_BYTES);
     device.queue.writeBuffer(
       decodeFrame,

@@ -40,6 +40,7 @@ import { type CheckedImage, checkPoseImage, type PoseImage } from "../runtime/po
 import { scopedGpuWork } from "../runtime/_error_scope.ts";
 import {
   createPoseNetNetwork,
+  fusedHeadsLayout,
   HEAD_LAYOUT,
   type PoseNetNetwork,
 } from "../models/posenet_network.ts";
@@ -434,14 +435,7 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
     });
     const preprocess = await createPreprocessKernel(context, resolution.height, resolution.width);
     // Where both decoders find the heatmap and offsets in the fused heads.
-    const heads = {
-      height: network.heatmapHeight,
-      width: network.heatmapWidth,
-      outputStride,
-      cellStride: HEAD_LAYOUT.channels,
-      heatmapChannel: HEAD_LAYOUT.heatmap,
-      offsetChannel: HEAD_LAYOUT.offsets,
-    };
+    const heads = fusedHeadsLayout(network);
     const decoder = await createSinglePoseDecoder(context, heads);
     const multiDecoder = await createMultiPoseDecoder(context, {
       ...heads,

@@ -7,6 +7,7 @@
  */
 
 import { InvalidInputError } from "../errors.ts";
+import type { FusedHeadsLayout } from "../shaders/fused_heads_layout.ts";
 import type { GpuKernel } from "../kernels/compute_kernel.ts";
 import type { GpuContext } from "../runtime/gpu_context.ts";
 import { channelSlots, packChannels, packedByteLength } from "../runtime/layout.ts";
@@ -411,4 +412,30 @@ export async function runNetworkOnce(
   } finally {
     buffers.destroy();
   }
+}
+
+/**
+ * Where the decoders find the heatmap and offsets in a network's fused heads.
+ *
+ * @param network The network.
+ * @returns Its heads' layout, for `createSinglePoseDecoder` and `createMultiPoseDecoder`.
+ *
+ * @example
+ * ```ts
+ * import { fusedHeadsLayout } from "./posenet_network.ts";
+ * const layout = fusedHeadsLayout({ heatmapHeight: 17, heatmapWidth: 17, outputStride: 16 });
+ * console.log(layout.cellStride, layout.offsetChannel); // 120 20
+ * ```
+ */
+export function fusedHeadsLayout(
+  network: Pick<PoseNetNetwork, "heatmapHeight" | "heatmapWidth" | "outputStride">,
+): FusedHeadsLayout {
+  return {
+    height: network.heatmapHeight,
+    width: network.heatmapWidth,
+    outputStride: network.outputStride,
+    cellStride: HEAD_LAYOUT.channels,
+    heatmapChannel: HEAD_LAYOUT.heatmap,
+    offsetChannel: HEAD_LAYOUT.offsets,
+  };
 }
