@@ -3,6 +3,7 @@
  *
  * 1. Single-pose on `tests/fixtures/photos/single_portrait.jpg` → `out/demo_single.png`.
  * 2. Multi-pose on `tests/fixtures/photos/group4_standing.jpg` → `out/demo_overlay.png`.
+ * 3. MoveNet Lightning on the portrait → `out/demo_movenet.png` (keypoints scored ≥ 0.3 drawn).
  *
  * stdout gets one JSON object `{"single": <pose CLI output>, "multi": <pose CLI output>}`; stderr
  * says which photo each is and where the overlays went. The model is loaded once for both runs
@@ -31,6 +32,18 @@ export const DEMO_RUNS: readonly { readonly name: string; readonly args: readonl
   {
     name: "multi",
     args: [`${PHOTOS}/group4_standing.jpg`, "--multi", "--out", "out/demo_overlay.png"],
+  },
+  {
+    name: "movenet",
+    args: [
+      `${PHOTOS}/single_portrait.jpg`,
+      "--model",
+      "movenet-lightning",
+      "--min-score",
+      "0.3",
+      "--out",
+      "out/demo_movenet.png",
+    ],
   },
 ];
 
