@@ -132,24 +132,6 @@ export interface TfjsMoveNetDetector {
   dispose(): void;
 }
 
-interface WeightsManifestGroup {
-  paths: string[];
-  weights: tf.io.WeightsManifestEntry[];
-}
-
-/**
- * Reads a MoveNet `model.json` and the shards its `weightsManifest` names (beside it) into
- * artifacts for `tf.io.fromMemory`. Nothing is edited.
- *
- * @param modelJsonPath Path of e.g. `movenet-lightning.json`.
- * @returns The artifacts.
- */
-export async function readTfjsMoveNetArtifacts(
-  modelJsonPath: string,
-): Promise<tf.io.ModelArtifacts> {
-  return await readTfjsGraphArtifacts(modelJsonPath);
-}
-
 /** IEEE half → double, by hand (independent of TF.js's decoder). */
 function halfToNumber(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -218,7 +200,7 @@ export async function createTfjsMoveNetDetector(
 ): Promise<TfjsMoveNetDetector> {
   const spec = TFJS_MOVENET_MODELS[model];
   if (!spec) throw new Error(`unknown MoveNet model ${JSON.stringify(model)}`);
-  const artifacts = typeof source === "string" ? await readTfjsMoveNetArtifacts(source) : source;
+  const artifacts = typeof source === "string" ? await readTfjsGraphArtifacts(source) : source;
   const detector = await poseDetection.createDetector(poseDetection.SupportedModels.MoveNet, {
     modelType: spec.modelType,
     modelUrl: tf.io.fromMemory(artifacts),

@@ -9,27 +9,8 @@
 import assert from "node:assert/strict";
 import { readImageFile } from "../cli/read_image.ts";
 import { DEFAULT_WEIGHTS_PACKAGE } from "../models/default_weights.ts";
+import { MOVENET_KEYPOINT_NAMES } from "../reference/tfjs_movenet.ts";
 
-/** pose-detection's COCO keypoint order (`COCO_KEYPOINTS` in its `constants.js`). */
-const COCO_KEYPOINTS = [
-  "nose",
-  "left_eye",
-  "right_eye",
-  "left_ear",
-  "right_ear",
-  "left_shoulder",
-  "right_shoulder",
-  "left_elbow",
-  "right_elbow",
-  "left_wrist",
-  "right_wrist",
-  "left_hip",
-  "right_hip",
-  "left_knee",
-  "right_knee",
-  "left_ankle",
-  "right_ankle",
-];
 const MODELS = { "movenet-lightning": 192, "movenet-thunder": 256 } as const;
 /** Keypoints above this score count towards the pose score (`MIN_CROP_KEYPOINT_SCORE`). */
 const MIN_CROP_KEYPOINT_SCORE = 0.2;
@@ -104,7 +85,7 @@ Deno.test("`movenet_reference.json` names its generator, weights and keypoint or
   assert.equal(g.backend, "cpu");
   assert.equal(g.config.enableSmoothing, false);
   assert.match(g.command, /make_movenet_reference\.ts/);
-  assert.deepEqual(g.keypointNames, COCO_KEYPOINTS);
+  assert.deepEqual(g.keypointNames, MOVENET_KEYPOINT_NAMES);
   for (const model of Object.keys(MODELS) as (keyof typeof MODELS)[]) {
     const pins = DEFAULT_WEIGHTS_PACKAGE.models[model];
     assert.deepEqual(g.weights[model].sha256, {
@@ -125,7 +106,7 @@ Deno.test("`movenet_reference.json` poses have 17 named, finite keypoints", () =
     assert.ok(c.poses.length <= 1, `${label}: ${c.poses.length} poses`);
     for (const pose of c.poses) {
       assert.ok(Number.isFinite(pose.score), label);
-      assert.deepEqual(pose.keypoints.map((k) => k.name), COCO_KEYPOINTS, label);
+      assert.deepEqual(pose.keypoints.map((k) => k.name), MOVENET_KEYPOINT_NAMES, label);
       for (const k of pose.keypoints) {
         assert.ok([k.x, k.y, k.score].every(Number.isFinite), `${label}: ${JSON.stringify(k)}`);
         assert.ok(k.score >= 0 && k.score <= 1, `${label}: ${JSON.stringify(k)}`);

@@ -30,11 +30,11 @@ import {
   createTfjsMoveNetDetector,
   type MoveNetPose,
   POSE_DETECTION_VERSION,
-  readTfjsMoveNetArtifacts,
   TFJS_MOVENET_MODELS,
   type TfjsMoveNetModel,
 } from "../../reference/tfjs_movenet.ts";
 import { TFJS_VERSION, type TfjsBackend, tfjsBackendFor, withBackend } from "./_tfjs_backend.ts";
+import { readTfjsGraphArtifacts } from "../../reference/tfjs_artifacts.ts";
 import { checkPeerImage, type PeerImage, type Pose } from "./peer.ts";
 
 export type { MoveNetPose, TfjsMoveNetModel };
@@ -88,12 +88,12 @@ export interface MoveNetPeerEngine {
 export type MoveNetPeerFactory = (opts: MoveNetPeerOptions) => Promise<MoveNetPeerEngine>;
 
 /** The model JSON and its weights, read once per path. */
-const artifactsCache = new Map<string, ReturnType<typeof readTfjsMoveNetArtifacts>>();
+const artifactsCache = new Map<string, ReturnType<typeof readTfjsGraphArtifacts>>();
 
-function readArtifacts(modelJsonPath: string): ReturnType<typeof readTfjsMoveNetArtifacts> {
+function readArtifacts(modelJsonPath: string): ReturnType<typeof readTfjsGraphArtifacts> {
   let artifacts = artifactsCache.get(modelJsonPath);
   if (artifacts === undefined) {
-    artifacts = readTfjsMoveNetArtifacts(modelJsonPath);
+    artifacts = readTfjsGraphArtifacts(modelJsonPath);
     artifactsCache.set(modelJsonPath, artifacts);
     artifacts.catch(() => artifactsCache.delete(modelJsonPath));
   }

@@ -6,15 +6,15 @@
  * @module
  */
 
-import { moveNetWeights } from "./movenet_weights.ts";
+import { type MoveNetModelName, moveNetWeights } from "./movenet_weights.ts";
+import { readTfjsGraphArtifacts } from "../../reference/tfjs_artifacts.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as tfconv from "@tensorflow/tfjs-converter";
-import { dirname, join } from "node:path";
 import type { MovenetDecodeConfig } from "../../decode/movenet_decode_gpu.ts";
 
 /** The two single-pose models. */
-export type MovenetModel = "movenet-lightning" | "movenet-thunder";
+export type MovenetModel = MoveNetModelName;
 
 /** Model input side of each model. */
 export const MOVENET_INPUT_SIZE: Readonly<Record<MovenetModel, number>> = Object.freeze({
@@ -61,16 +61,6 @@ export function f32Ulps(a: number, b: number): number {
   return Math.abs(bits[0] - bits[1]);
 }
 
-/**
- * Path of a MoveNet model's `model.json` in the suite's weights cache.
- *
- * @param model Which model.
- * @returns The path of its JSON, with the `.bin` beside it.
- */
-export async function movenetModelPath(model: MovenetModel): Promise<string> {
-  return await moveNetWeights(model);
-}
-
 /** A loaded graph and what the tests read from it. */
 export interface TfjsMovenet {
   /** The model. */
@@ -92,27 +82,7 @@ export interface TfjsMovenet {
  * @returns The artifacts.
  */
 export async function readMovenetArtifacts(model: MovenetModel): Promise<tf.io.ModelArtifacts> {
-  const path = await movenetModelPath(model);
-  const json = JSON.parse(await Deno.readTextFile(path));
-  const weightSpecs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights);
-  const shards = await Promise.all(
-    json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) =>
-      Deno.readFile(join(dirname(path), p))
-    ),
-  );
-  const weightData = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
-  let at = 0;
-  for (const s of shards) {
-    weightData.set(s, at);
-    at += s.byteLength;
-  }
-  return {
-    modelTopology: json.modelTopology,
-    weightSpecs,
-    weightData: weightData.buffer,
-    signature: json.signature,
-    format: json.format,
-  };
+  return await readTfjsGraphArtifacts(await moveNetWeights(model));
 }
 
 /**
