@@ -27,6 +27,7 @@ import { type OpGraph, OpGraphBuilder } from "./op_graph.ts";
 import {
   attrValue,
   checkDataFormat,
+  constWeight,
   convAttrs,
   fusedActivation,
   type GraphNode,
@@ -85,17 +86,7 @@ export function lowerTfjsGraph(
     tensorOf.set(node.name, t);
     return t;
   };
-  const constant = (node: GraphNode, input: string) => {
-    const src = graph.source(input, node);
-    if (src.op !== "Const") {
-      fail(`node "${node.name}" expects a Const for "${input}", but it is a ${src.op}`);
-    }
-    const weight = weights.get(src.name);
-    if (!weight) {
-      fail(`Const node "${src.name}" (used by "${node.name}") is not in weightsManifest`);
-    }
-    return weight;
-  };
+  const constant = (node: GraphNode, input: string) => constWeight(graph, weights, node, input);
   const floats = (node: GraphNode, input: string, what: string, shape: readonly number[]) => {
     const weight = constant(node, input);
     const ok = weight.shape.length === shape.length &&

@@ -10,6 +10,7 @@
 import { showJson } from "../_describe.ts";
 import { fail, isObject, type Json, prop } from "../models/_tfjs_json.ts";
 import type { Activation } from "../shaders/wgsl_common.ts";
+import type { ManifestWeight, WeightStore } from "../models/_tfjs_manifest.ts";
 
 /** Largest stride or dilation accepted from a file. */
 const MAX_STRIDE = 64;
@@ -243,4 +244,23 @@ export function fusedActivation(node: GraphNode): Activation {
     fail(`node "${node.name}" has num_args ${showJson(prop(numArgs, "i"))}; expected 1 (the bias)`);
   }
   return activation;
+}
+
+/**
+ * The weight of the `Const` node that `node` reads as `input` (through any `Identity`): fails,
+ * naming both nodes, when the input is not a `Const` or the manifest lacks it.
+ */
+export function constWeight(
+  graph: TfjsGraph,
+  store: WeightStore,
+  node: GraphNode,
+  input: string,
+): ManifestWeight {
+  const src = graph.source(input, node);
+  if (src.op !== "Const") {
+    fail(`node "${node.name}" expects a Const for "${input}", but it is a ${src.op}`);
+  }
+  const weight = store.get(src.name);
+  if (!weight) fail(`Const node "${src.name}" (used by "${node.name}") is not in weightsManifest`);
+  return weight;
 }

@@ -13,7 +13,7 @@ import { ModelLoadError } from "../errors.ts";
 import { showJson } from "../_describe.ts";
 import { LOWERED_OPS, lowerTfjsGraph } from "../graph/lower_tfjs.ts";
 import type { OpGraph } from "../graph/op_graph.ts";
-import { type GraphNode, readGraph, type TfjsGraph } from "../graph/tfjs_graph.ts";
+import { constWeight, type GraphNode, readGraph, type TfjsGraph } from "../graph/tfjs_graph.ts";
 import { fail, guard, parseJson, prop } from "./_tfjs_json.ts";
 import { assembleGroups, readManifest, type ShardData, WeightStore } from "./_tfjs_manifest.ts";
 import { readTfjsModelFiles } from "./_tfjs_model_io.ts";
@@ -153,9 +153,8 @@ function recognise(graph: TfjsGraph, store: WeightStore): MoveNetGraph {
   const mul = expectOp(next(sub), "Mul");
   const last = expectOp(next(mul), "Sub");
   const constant = (n: GraphNode, count: number, what: string) => {
-    const src = graph.source(n.inputs[1], n);
-    const weight = src.op === "Const" ? store.get(src.name) : undefined;
-    if (!weight || weight.count !== count) {
+    const weight = constWeight(graph, store, n, n.inputs[1]);
+    if (weight.count !== count) {
       fail(`node "${n.name}" must take a Const of ${count} values as its ${what}`);
     }
     return store.floats(weight, `the ${what} of "${n.name}"`);

@@ -11,6 +11,7 @@ import { showJson } from "../_describe.ts";
 import {
   attrValue,
   checkDataFormat,
+  constWeight,
   convAttrs,
   fusedActivation,
   type GraphNode,
@@ -183,16 +184,6 @@ function biasAddOf(graph: TfjsGraph, conv: GraphNode): GraphNode {
     fail(`Conv2D node "${conv.name}" must be followed by exactly one BiasAdd`);
   }
   return list[0].node;
-}
-
-function constWeight(graph: TfjsGraph, store: WeightStore, node: GraphNode, input: string) {
-  const src = graph.source(input, node);
-  if (src.op !== "Const") {
-    fail(`node "${node.name}" expects a Const for "${input}", but it is a ${src.op}`);
-  }
-  const weight = store.get(src.name);
-  if (!weight) fail(`Const node "${src.name}" (used by "${node.name}") is not in weightsManifest`);
-  return weight;
 }
 
 function readLayer(
