@@ -12,8 +12,43 @@ import type { PoseImage } from "../runtime/pose_image.ts";
 /** The models {@linkcode createDetector} builds, named as pose-detection's `SupportedModels`. */
 export type SupportedModel = "MoveNet" | "PoseNet";
 
-/** MoveNet's single-pose variants, named as pose-detection's `movenet.modelType`. */
-export type MoveNetModelType = "SinglePose.Lightning" | "SinglePose.Thunder";
+/** MoveNet's variants, named as pose-detection's `movenet.modelType`. */
+export type MoveNetModelType = "SinglePose.Lightning" | "SinglePose.Thunder" | "MultiPose.Lightning";
+
+/** How MultiPose poses are matched to tracks from frame to frame, as pose-detection's `TrackerType`. */
+export type TrackerType = "boundingBox" | "keypoint";
+
+/** pose-detection's `KeypointTrackerConfig`: the OKS similarity's parameters. */
+export interface KeypointTrackerParams {
+  /** Keypoints scoring below this are left out of the similarity. */
+  readonly keypointConfidenceThreshold: number;
+  /** Per-keypoint falloff (COCO's sigmas), 17 numbers. */
+  readonly keypointFalloff: readonly number[];
+  /** Fewer confident keypoints than this give similarity 0. */
+  readonly minNumberOfKeypoints: number;
+}
+
+/** pose-detection's `TrackerConfig`. */
+export interface TrackerConfig {
+  /** Most tracks kept. */
+  readonly maxTracks: number;
+  /** A track not matched for this many milliseconds is dropped. */
+  readonly maxAge: number;
+  /** A pose joins a track only above this similarity (IoU or OKS). */
+  readonly minSimilarity: number;
+  /** For `trackerType: "keypoint"`. */
+  readonly keypointTrackerParams?: KeypointTrackerParams;
+}
+
+/** A box in fractions of the model's input, as pose-detection's `BoundingBox`. */
+export interface BoundingBox {
+  readonly xMin: number;
+  readonly yMin: number;
+  readonly xMax: number;
+  readonly yMax: number;
+  readonly width: number;
+  readonly height: number;
+}
 
 /** One keypoint, in original image pixels (not clamped to the image). */
 export interface DetectorKeypoint {
@@ -33,6 +68,10 @@ export interface DetectedPose {
   readonly score: number;
   /** The 17 keypoints in COCO order. */
   readonly keypoints: readonly DetectorKeypoint[];
+  /** MultiPose: the person's box (pose-detection's `box`). */
+  readonly box?: BoundingBox;
+  /** With tracking (MultiPose on video frames): the track's id, stable across frames. */
+  readonly id?: number;
 }
 
 /** What the detectors share. */
@@ -53,6 +92,19 @@ export interface MoveNetConfig extends DetectorConfigBase {
   readonly modelType?: MoveNetModelType;
   /** Poses scoring below this are dropped (default 0.25, as pose-detection). */
   readonly minPoseScore?: number;
+  /**
+   * One-Euro keypoint smoothing on video frames, i.e. calls given a timestamp (default true, as
+   * pose-detection). Still images (no timestamp) are never smoothed.
+   */
+  readonly enableSmoothing?: boolean;
+  /** MultiPose: the input's longer side (default 256, a multiple of 32). */
+  readonly multiPoseMaxDimension?: number;
+  /** MultiPose: give poses track ids across video frames (default true). */
+  readonly enableTracking?: boolean;
+  /** MultiPose: match by box IoU or by keypoint OKS (default `"boundingBox"`). */
+  readonly trackerType?: TrackerType;
+  /** MultiPose: the tracker's limits (default pose-detection's for the tracker type). */
+  readonly trackerConfig?: TrackerConfig;
 }
 
 /** `createDetector("PoseNet", config)`: PoseNet through the same interface. */
@@ -80,12 +132,22 @@ export interface PoseDetector {
   /**
    * Estimates the poses in one image.
    *
+   * A call with a timestamp is a video frame: MoveNet SinglePose then crops around the previous
+   * frame's pose, keypoints are smoothed, and MultiPose poses get track ids. A call without one is
+   * a still image, independent of every other call.
+   *
    * @param image RGBA or RGB bytes with their size.
    * @param config Per-call options.
+   * @param timestampMs The frame's time in milliseconds, increasing from frame to frame (as
+   * pose-detection's third argument).
    * @returns The poses (possibly none), keypoints in image pixels.
    */
-  estimatePoses(image: PoseImage, config?: EstimationConfig): Promise<DetectedPose[]>;
-  /** Forgets state kept between frames (none yet: every call is a still image). */
+  estimatePoses(
+    image: PoseImage,
+    config?: EstimationConfig,
+    timestampMs?: number,
+  ): Promise<DetectedPose[]>;
+  /** Forgets the state kept between video frames (crop region, filters, tracks). */
   reset(): void;
   /** Frees the GPU resources (and the device context if the detector made it). */
   dispose(): void;

@@ -50,6 +50,7 @@ const DEFAULT_MIN_POSE_SCORE = 0.25;
 const WEIGHTS: Record<MoveNetModelType, DefaultModel> = {
   "SinglePose.Lightning": "movenet-lightning",
   "SinglePose.Thunder": "movenet-thunder",
+  "MultiPose.Lightning": "movenet-multipose",
 };
 
 const DISPOSED_MESSAGE = "this MoveNet detector was disposed; create a new one";
