@@ -87,16 +87,17 @@ const HIPS = ["left_hip", "right_hip"] as const;
  * where they are. A fall is suspected when, within `dropWindowMs`, the hip centre has dropped by
  * at least `minDropTorsoLengths` and the torso has gone from upright (≤ `uprightMaxDeg`) to lying
  * (≥ `lyingMinDeg`); it is confirmed once the hip and shoulder centres of the last `stillMs` all
- * lie within `stillRadiusTorsoLengths` of their mean. With the defaults, "slowly" means a hip drop of less
- * than 0.8 torso lengths in any second: sitting down (the torso stays upright), bending over (the
- * hips do not drop) and lying down slowly never trigger. A person upright for `recoverMs` ends a
- * suspected fall or a fall, and the next fall is a new event.
+ * lie within `stillRadiusTorsoLengths` of their mean. Sitting down (the torso stays upright), a
+ * crouch (it stays under `lyingMinDeg`), bending over (the hips do not drop) and lying down slowly
+ * never trigger it; with the defaults, "slowly" means a hip drop of less than 0.8 torso lengths in
+ * any second. A person upright for `recoverMs` ends a suspected fall or a fall, and the next fall
+ * is a new event.
  *
  * @example
  * ```ts
  * import { FallDetector } from "./fall_detector.ts";
  *
- * // Hip centre at `hip`, torso of 100 px at `angleDeg` from vertical.
+ * // Hip centre at row `hipY`, a torso of 100 px at `angleDeg` from vertical.
  * function pose(hipY: number, angleDeg: number) {
  *   const a = (angleDeg * Math.PI) / 180;
  *   const at = (name: string, x: number, y: number) => ({ name, x, y, score: 0.9 });
