@@ -142,7 +142,7 @@ Deno.test("`RepCounter.update()` counts N random full squats as N reps (noise, u
   }
 });
 
-Deno.test("`RepCounter.update()` counts each rep once it is back up, about when the person stands", () => {
+Deno.test("`RepCounter.update()` counts each rep when the knee angle passes the high threshold on the way up", () => {
   const rng = mulberry32(SEED + 100);
   const reps = randomReps(rng, 5, 70, 85);
   const frames = squats(rng, reps, TEST_NOISE);
@@ -150,12 +150,13 @@ Deno.test("`RepCounter.update()` counts each rep once it is back up, about when 
   const at = statuses.flatMap((s, i) => (s.repCompleted ? [frames[i].t] : []));
   assert.equal(at.length, 5);
   for (const [i, r] of reps.entries()) {
-    // The angle passes 160° on the way up at cos⁻¹ of ((160 − 176)/(to − 176))… between the
-    // bottom (half-way) and the end of the rep; the count comes no later than a few frames after.
-    const bottom = r.start + r.restMs + r.ms / 2, end = r.start + r.restMs + r.ms;
+    // On the way up the (noise-free) angle 176 + (to − 176)(1 − cos 2πu/ms)/2 passes 160° at
+    // u = ms (1 − acos(1 − 32/(176 − to)) / 2π); the count comes then or a few frames later.
+    const u = r.ms * (1 - Math.acos(1 - 32 / (176 - r.to)) / (2 * Math.PI));
+    const crossing = r.start + r.restMs + u;
     assert.ok(
-      at[i] > bottom && at[i] <= end + 300,
-      `rep ${i} at ${at[i]} ms, bottom ${bottom}, end ${end}`,
+      at[i] >= crossing - 60 && at[i] <= crossing + 400,
+      `rep ${i} counted at ${at[i]} ms, the angle passes 160° at ${crossing} ms`,
     );
   }
 });
