@@ -9,7 +9,7 @@
  * @module
  */
 
-import { initCropRegion, MIN_CROP_KEYPOINT_SCORE, type CropRegion } from "./movenet_crop.ts";
+import { type CropRegion, initCropRegion, MIN_CROP_KEYPOINT_SCORE } from "./movenet_crop.ts";
 import {
   KeypointsOneEuroFilter,
   MOVENET_KEYPOINT_FILTER_CONFIG,

@@ -16,14 +16,18 @@ import {
   torsoVisible as theirTorsoVisible,
 } from "@tensorflow-models/pose-detection/dist/movenet/crop_utils.js";
 import { getKeypointIndexByName } from "@tensorflow-models/pose-detection/dist/util.js";
-import { cropToImageFractions, fractionsToPixels, movenetPoseScore } from "../decode/movenet_crop.ts";
+import {
+  cropToImageFractions,
+  fractionsToPixels,
+  movenetPoseScore,
+} from "../decode/movenet_crop.ts";
 import {
   CropRegionFilter,
   determineNextCropRegion,
   MoveNetCropTracker,
   torsoVisible,
 } from "../decode/movenet_crop_tracking.ts";
-import { initCropRegion } from "../decode/movenet_crop.ts";
+import { type CropRegion, initCropRegion } from "../decode/movenet_crop.ts";
 import { mulberry32, type Rng, runSeed } from "./support/random.ts";
 import { randomTimestamps } from "./support/keypoint_sequences.ts";
 import { createFakeModelDetector } from "./support/pose_detection_fake.ts";
@@ -120,7 +124,14 @@ for (const enableSmoothing of [true, false]) {
           const want = await theirs.estimate(raw, image, timestampMs);
           const fractions = cropToImageFractions(raw, region);
           const score = movenetPoseScore(fractions.map((k) => k.score));
-          const out = ours.update(fractions, score, region, timestampMs * 1000, image.width, image.height);
+          const out = ours.update(
+            fractions,
+            score,
+            region,
+            timestampMs * 1000,
+            image.width,
+            image.height,
+          );
           if (out === null) resets++;
           assert.equal(out === null ? 0 : 1, want.length, `run ${run} frame ${i}: pose count`);
           if (out !== null) {
@@ -131,7 +142,11 @@ for (const enableSmoothing of [true, false]) {
               worst = Math.max(worst, Math.abs(kp.x - w.x), Math.abs(kp.y - w.y));
             }
           }
-          assert.deepEqual(ours.cropRegion, theirs.cropRegion, `run ${run} frame ${i}: next region`);
+          assert.deepEqual(
+            ours.cropRegion,
+            theirs.cropRegion,
+            `run ${run} frame ${i}: next region`,
+          );
           frames++;
         }
       } finally {
@@ -146,3 +161,50 @@ for (const enableSmoothing of [true, false]) {
     assert.ok(worst <= TOLERANCE, `worst keypoint difference ${worst} px`);
   });
 }
+
+interface VideoReference {
+  sequences: {
+    sequence: string;
+    model: string;
+    frames: {
+      timestampMs: number;
+      cropRegion: CropRegion;
+      rawOutput: number[];
+      poses: { score: number; keypoints: { x: number; y: number; score: number }[] }[];
+      nextCropRegion: CropRegion | null;
+    }[];
+  }[];
+  generator: { config: { frameSize: { width: number; height: number } } };
+}
+
+Deno.test("`MoveNetCropTracker` on pose-detection's own model outputs of real frames gives its crops and poses", async () => {
+  const fixture: VideoReference = JSON.parse(
+    await Deno.readTextFile(new URL("./fixtures/movenet_video_reference.json", import.meta.url)),
+  );
+  const { width, height } = fixture.generator.config.frameSize;
+  let worst = 0;
+  let frames = 0;
+  for (const reference of fixture.sequences) {
+    const ours = new MoveNetCropTracker({ enableSmoothing: true, minPoseScore: 0.25 });
+    for (const [i, frame] of reference.frames.entries()) {
+      const at = `${reference.sequence} ${reference.model} frame ${i}`;
+      const region = ours.regionFor(width, height);
+      assert.deepEqual(region, frame.cropRegion, `${at}: the crop region`);
+      const fractions = cropToImageFractions(frame.rawOutput, region);
+      const score = movenetPoseScore(fractions.map((k) => k.score));
+      const out = ours.update(fractions, score, region, frame.timestampMs * 1000, width, height);
+      assert.equal(out === null ? 0 : 1, frame.poses.length, `${at}: pose count`);
+      if (out !== null) {
+        assert.equal(score, frame.poses[0].score);
+        for (const [k, kp] of fractionsToPixels(out, width, height).entries()) {
+          const w = frame.poses[0].keypoints[k];
+          worst = Math.max(worst, Math.abs(kp.x - w.x), Math.abs(kp.y - w.y));
+        }
+      }
+      assert.deepEqual(ours.cropRegion, frame.nextCropRegion, `${at}: the next region`);
+      frames++;
+    }
+  }
+  console.log(`${frames} real frames: equal crop regions, worst keypoint |Δ| ${worst} px`);
+  assert.ok(worst <= TOLERANCE, `worst keypoint difference ${worst} px`);
+});

@@ -50,7 +50,9 @@ function randomUserConfig(rng: Rng, type: TrackerType): PartialTrackerConfig | u
   return {
     ...(rng() < 0.7 ? { maxTracks: 1 + Math.floor(rng() * 6) } : {}),
     ...(rng() < 0.7 ? { maxAge: 50 + 1500 * rng() } : {}),
-    ...(rng() < 0.5 ? { minSimilarity: type === "keypoint" ? 0.05 + 0.5 * rng() : 0.4 * rng() } : {}),
+    ...(rng() < 0.5
+      ? { minSimilarity: type === "keypoint" ? 0.05 + 0.5 * rng() : 0.4 * rng() }
+      : {}),
     ...(type === "keypoint" && rng() < 0.5
       ? {
         keypointTrackerParams: {
@@ -113,8 +115,16 @@ Deno.test("`resolveTrackerConfig()` names a bad field", () => {
     ["boundingBox", { minSimilarity: "0.2" }, /minSimilarity must be a finite number, got "0.2"/],
     ["keypoint", { keypointTrackerParams: { keypointConfidenceThreshold: 1.5 } }, /\[0, 1\]/],
     ["keypoint", { keypointTrackerParams: { minNumberOfKeypoints: 0 } }, /minNumberOfKeypoints/],
-    ["keypoint", { keypointTrackerParams: { keypointFalloff: [0.1, -0.2] } }, /keypointFalloff\[1\] must be positive/],
-    ["keypoint", { keypointTrackerParams: { keypointFalloff: [] } }, /keypointFalloff must be a list/],
+    [
+      "keypoint",
+      { keypointTrackerParams: { keypointFalloff: [0.1, -0.2] } },
+      /keypointFalloff\[1\] must be positive/,
+    ],
+    [
+      "keypoint",
+      { keypointTrackerParams: { keypointFalloff: [] } },
+      /keypointFalloff must be a list/,
+    ],
     ["keypoint", "fast", /trackerConfig must be an object, got "fast"/],
     ["iou" as TrackerType, undefined, /trackerType must be "boundingBox" or "keypoint", got "iou"/],
   ];
@@ -138,7 +148,9 @@ for (const type of ["boundingBox", "keypoint"] as const) {
       const seen = new Set<number>();
       const user = randomUserConfig(rng, type);
       const config = resolveTrackerConfig(type, user);
-      const ours = type === "keypoint" ? new KeypointTracker(config) : new BoundingBoxTracker(config);
+      const ours = type === "keypoint"
+        ? new KeypointTracker(config)
+        : new BoundingBoxTracker(config);
       const theirs = type === "keypoint"
         ? new TheirKeypointTracker(theirConfig(type, user))
         : new TheirBoxTracker(theirConfig(type, user));
@@ -147,7 +159,9 @@ for (const type of ["boundingBox", "keypoint"] as const) {
           ours.reset();
           theirs.reset();
         }
-        const input: (SequenceFrame["poses"][number] & { id?: number })[] = frame.poses.map((p) => ({
+        const input: (SequenceFrame["poses"][number] & { id?: number })[] = frame.poses.map((
+          p,
+        ) => ({
           ...p,
           keypoints: p.keypoints.map((k) => ({ ...k })),
         }));
@@ -155,7 +169,11 @@ for (const type of ["boundingBox", "keypoint"] as const) {
         theirs.apply(input as Parameters<typeof theirs.apply>[0], frame.timestampMs * 1000);
         assert.deepEqual(ids, input.map((p) => p.id), `run ${run} frame ${f}: ids`);
         const theirTracks = theirs.getTracks().map((t) => ({ ...t }));
-        assert.deepEqual(ours.tracks.map((t) => ({ ...t })), theirTracks, `run ${run} frame ${f}: tracks`);
+        assert.deepEqual(
+          ours.tracks.map((t) => ({ ...t })),
+          theirTracks,
+          `run ${run} frame ${f}: tracks`,
+        );
         assert.deepEqual(ours.trackIds, theirs.getTrackIDs());
         frames++;
         poses += ids.length;
@@ -193,7 +211,11 @@ Deno.test("`createPoseTracker()` equals pose-detection's MoveNet MultiPose track
     try {
       for (const [f, frame] of sequenceFor(rng).entries()) {
         // A 1x1 image: pose-detection's padding factor and its scaling to pixels are both 1.
-        const want = await theirs.estimate(multiPoseOutput(frame.poses), { width: 1, height: 1 }, frame.timestampMs);
+        const want = await theirs.estimate(
+          multiPoseOutput(frame.poses),
+          { width: 1, height: 1 },
+          frame.timestampMs,
+        );
         const input: DetectedPose[] = frame.poses
           .filter((p) => p.score >= MIN_POSE_SCORE)
           .map((p) => ({ ...p, keypoints: p.keypoints.map((k, i) => ({ ...k, name: `k${i}` })) }));
@@ -216,7 +238,9 @@ Deno.test("`createPoseTracker()` equals pose-detection's MoveNet MultiPose track
       theirs.dispose();
     }
   }
-  console.log(`createPoseTracker: ${frames} frames, ${poses} poses: same ids, worst keypoint |Δ| ${worst}`);
+  console.log(
+    `createPoseTracker: ${frames} frames, ${poses} poses: same ids, worst keypoint |Δ| ${worst}`,
+  );
   assert.ok(worst <= TOLERANCE, `worst keypoint difference ${worst}`);
 });
 
@@ -272,4 +296,82 @@ Deno.test("`createPoseTracker()` rejects a bad timestamp, poses and options", ()
     /the box tracker needs every pose's box; pose 0 has none/,
   );
   assert.throws(() => createPoseTracker({ enableSmoothing: 1 as unknown as boolean }), /boolean/);
+});
+
+Deno.test("`createPoseTracker()` equals pose-detection's MultiPose tracking on real keypoint sequences", async () => {
+  // People from the MoveNet video reference (pose-detection's poses on real frames), several per
+  // frame, as float32 fractions of the frame with boxes around their keypoints.
+  const fixture: {
+    generator: { config: { frameSize: { width: number; height: number } } };
+    sequences: { frames: { timestampMs: number; poses: SequenceFrame["poses"] }[] }[];
+  } = JSON.parse(
+    await Deno.readTextFile(new URL("./fixtures/movenet_video_reference.json", import.meta.url)),
+  );
+  const { width, height } = fixture.generator.config.frameSize;
+  const [main] = fixture.sequences;
+  const frames: SequenceFrame[] = main.frames.map((frame, i) => {
+    const poses = fixture.sequences.flatMap((s) => s.frames[i % s.frames.length].poses)
+      .map((pose, p) => {
+        const shift = 0.15 * (p % 3); // spread the copies a little
+        const keypoints = pose.keypoints.map((k) => ({
+          x: Math.fround(k.x / width + shift),
+          y: Math.fround(k.y / height),
+          score: Math.fround(k.score),
+        }));
+        const [yMin, xMin, yMax, xMax] = [
+          Math.fround(Math.min(...keypoints.map((k) => k.y))),
+          Math.fround(Math.min(...keypoints.map((k) => k.x))),
+          Math.fround(Math.max(...keypoints.map((k) => k.y))),
+          Math.fround(Math.max(...keypoints.map((k) => k.x))),
+        ];
+        return {
+          score: Math.fround(pose.score),
+          keypoints,
+          box: { yMin, xMin, yMax, xMax, width: xMax - xMin, height: yMax - yMin },
+        };
+      })
+      .sort((a, b) => b.score - a.score);
+    return { timestampMs: frame.timestampMs, poses };
+  });
+  let worst = 0;
+  let poses = 0;
+  for (const trackerType of ["boundingBox", "keypoint"] as const) {
+    for (const maxTracks of [18, 2]) {
+      const theirs = await createFakeModelDetector({
+        modelType: "MultiPose.Lightning",
+        multiPoseMaxDimension: 32,
+        trackerType,
+        trackerConfig: { maxTracks },
+      });
+      const ours = createPoseTracker({ trackerType, trackerConfig: { maxTracks } });
+      try {
+        for (const [f, frame] of frames.entries()) {
+          const want = await theirs.estimate(
+            multiPoseOutput(frame.poses),
+            { width: 1, height: 1 },
+            frame.timestampMs,
+          );
+          const input = frame.poses.filter((p) => p.score >= MIN_POSE_SCORE)
+            .map((p) => ({ ...p, keypoints: p.keypoints.map((k) => ({ ...k, name: "" })) }));
+          const got = ours.apply(input, frame.timestampMs);
+          assert.deepEqual(
+            got.map((p) => p.id),
+            want.map((p) => p.id),
+            `${trackerType} frame ${f}`,
+          );
+          for (const [i, pose] of got.entries()) {
+            for (const [k, kp] of pose.keypoints.entries()) {
+              const w = want[i].keypoints[k];
+              worst = Math.max(worst, Math.abs(kp.x - w.x), Math.abs(kp.y - w.y));
+            }
+          }
+          poses += got.length;
+        }
+      } finally {
+        theirs.dispose();
+      }
+    }
+  }
+  console.log(`real keypoint sequences: ${poses} poses, same ids, worst keypoint |Δ| ${worst}`);
+  assert.ok(worst <= TOLERANCE, `worst keypoint difference ${worst}`);
 });

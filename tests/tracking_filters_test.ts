@@ -74,7 +74,9 @@ Deno.test("`LowPassFilter` equals pose-detection's LowPassFilter, with and witho
       const threshold = rng() < 0.5 ? undefined : 0.1 + rng();
       const newAlpha = rng() < 0.3 ? 0.01 + 0.99 * rng() : undefined;
       got.push(
-        newAlpha === undefined ? ours.apply(v, threshold) : ours.applyWithAlpha(v, newAlpha, threshold),
+        newAlpha === undefined
+          ? ours.apply(v, threshold)
+          : ours.applyWithAlpha(v, newAlpha, threshold),
       );
       want.push(
         newAlpha === undefined

@@ -9,7 +9,12 @@
 
 import { InvalidInputError } from "../errors.ts";
 import type { KeypointTrackerParams, TrackerConfig } from "../detectors/detector_types.ts";
-import { PoseTrackerBase, type Track, type TrackablePose, type TrackedKeypoint } from "./tracker.ts";
+import {
+  PoseTrackerBase,
+  type Track,
+  type TrackablePose,
+  type TrackedKeypoint,
+} from "./tracker.ts";
 
 /**
  * The area of the box around the keypoints scoring above `threshold`, that box always spanning

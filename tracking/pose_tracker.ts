@@ -86,7 +86,9 @@ export interface PoseTracker {
  */
 export function createPoseTracker(options: PoseTrackerOptions = {}): PoseTracker {
   if (typeof options !== "object" || options === null) {
-    throw new InvalidInputError(`createPoseTracker: options must be an object, got ${describe(options)}`);
+    throw new InvalidInputError(
+      `createPoseTracker: options must be an object, got ${describe(options)}`,
+    );
   }
   const trackerType = options.trackerType ?? "boundingBox";
   const config = resolveTrackerConfig(trackerType, options.trackerConfig);
@@ -105,7 +107,9 @@ export function createPoseTracker(options: PoseTrackerOptions = {}): PoseTracker
     apply(poses: readonly DetectedPose[], timestampMs: number): DetectedPose[] {
       const microseconds = timestampMicroseconds("PoseTracker.apply", timestampMs);
       if (!Array.isArray(poses)) {
-        throw new InvalidInputError(`PoseTracker.apply: poses must be an array, got ${describe(poses)}`);
+        throw new InvalidInputError(
+          `PoseTracker.apply: poses must be an array, got ${describe(poses)}`,
+        );
       }
       const ids = tracker.apply(poses, microseconds);
       const out = poses.map((pose, i): DetectedPose => ({ ...pose, id: ids[i] }));

@@ -12,7 +12,11 @@
 
 import { InvalidInputError } from "../errors.ts";
 import { describe } from "../_describe.ts";
-import type { KeypointTrackerParams, TrackerConfig, TrackerType } from "../detectors/detector_types.ts";
+import type {
+  KeypointTrackerParams,
+  TrackerConfig,
+  TrackerType,
+} from "../detectors/detector_types.ts";
 
 /** A tracker config with any field left out (the defaults fill it), as pose-detection accepts. */
 export interface PartialTrackerConfig {

@@ -37,7 +37,14 @@ export interface FakeModelDetector {
     timestampMs?: number,
   ): Promise<PoseDetectionPose[]>;
   /** pose-detection's `cropRegion` field (single pose): the next frame's region, or null. */
-  readonly cropRegion: { yMin: number; xMin: number; yMax: number; xMax: number; height: number; width: number } | null;
+  readonly cropRegion: {
+    yMin: number;
+    xMin: number;
+    yMax: number;
+    xMax: number;
+    height: number;
+    width: number;
+  } | null;
   /** pose-detection's `reset()`. */
   reset(): void;
   dispose(): void;
