@@ -65,7 +65,12 @@ export {
 } from "./tracking/tracker_config.ts";
 export { BoundingBoxTracker, boxIou } from "./tracking/bounding_box_tracker.ts";
 export { keypointSimilarity, KeypointTracker } from "./tracking/keypoint_tracker.ts";
-export { PoseTrackerBase, type Track, type TrackablePose } from "./tracking/tracker.ts";
+export {
+  PoseTrackerBase,
+  type Track,
+  type TrackablePose,
+  type TrackedKeypoint,
+} from "./tracking/tracker.ts";
 export * from "./tracking/keypoints_one_euro_filter.ts";
 export * from "./tracking/one_euro_filter.ts";
 export * from "./tracking/low_pass_filter.ts";

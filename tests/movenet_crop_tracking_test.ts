@@ -37,13 +37,22 @@ const INDEX = getKeypointIndexByName("MoveNet" as Parameters<typeof getKeypointI
 const seed = runSeed("movenet_crop_tracking_test");
 const f = Math.fround;
 
-/** A person: 17 keypoints around (cx, cy) of the given size, in fractions of the image. */
-function randomPerson(rng: Rng, cx: number, cy: number, size: number) {
-  return Array.from({ length: 17 }, (_, i) => ({
-    x: cx + size * (0.3 * Math.sin(i) + 0.05 * (rng() - 0.5)),
-    y: cy + size * ((i - 8) / 16 + 0.05 * (rng() - 0.5)),
-    score: rng() < 0.15 ? 0.25 * rng() : rng() < 0.03 ? 0.2 : rng(),
-  }));
+/**
+ * A person: 17 keypoints around (cx, cy) of the given size, in fractions of the image, standing
+ * (angle 0) or turned by `angle` (lying at π/2), so that each of the torso's and the body's x and
+ * y reach can be the one that sizes the crop.
+ */
+function randomPerson(rng: Rng, cx: number, cy: number, size: number, angle: number) {
+  const [c, s] = [Math.cos(angle), Math.sin(angle)];
+  return Array.from({ length: 17 }, (_, i) => {
+    const dx = 0.3 * Math.sin(i) + 0.05 * (rng() - 0.5);
+    const dy = (i - 8) / 16 + 0.05 * (rng() - 0.5);
+    return {
+      x: cx + size * (c * dx - s * dy),
+      y: cy + size * (s * dx + c * dy),
+      score: rng() < 0.15 ? 0.25 * rng() : rng() < 0.03 ? 0.2 : rng(),
+    };
+  });
 }
 
 function randomImage(rng: Rng): { width: number; height: number } {
@@ -56,7 +65,7 @@ Deno.test("`determineNextCropRegion()` and `torsoVisible()` equal pose-detection
   let cases = 0;
   for (let i = 0; i < 3000; i++) {
     const { width, height } = randomImage(rng);
-    const keypoints = randomPerson(rng, rng(), rng(), 0.02 + 1.5 * rng());
+    const keypoints = randomPerson(rng, rng(), rng(), 0.02 + 1.5 * rng(), Math.PI * rng());
     const current = rng() < 0.3 ? null : initCropRegion(width, height);
     assert.equal(torsoVisible(keypoints), theirTorsoVisible(keypoints, INDEX));
     if (torsoVisible(keypoints)) torso++;
@@ -100,6 +109,7 @@ for (const enableSmoothing of [true, false]) {
       const ours = new MoveNetCropTracker({ enableSmoothing, minPoseScore: 0.25 });
       try {
         let [cx, cy, size] = [0.3 + 0.4 * rng(), 0.3 + 0.4 * rng(), 0.1 + 0.6 * rng()];
+        const angle = rng() < 0.5 ? 0.3 * (rng() - 0.5) : Math.PI * rng();
         const times = randomTimestamps(rng, 40, rng() < 0.5 ? 0 : 2000 * rng());
         for (const [i, timestampMs] of times.entries()) {
           cx += 0.01 * (rng() - 0.5);
@@ -114,7 +124,7 @@ for (const enableSmoothing of [true, false]) {
           );
           if (theirs.cropRegion) tracked++;
           // The model's output: the person in crop fractions, float32; sometimes nobody.
-          const person = randomPerson(rng, cx, cy, size);
+          const person = randomPerson(rng, cx, cy, size, angle);
           const lost = rng() < 0.06;
           const raw = person.flatMap((k) => [
             f((k.y - region.yMin) / region.height),

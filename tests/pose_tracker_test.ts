@@ -56,7 +56,10 @@ function randomUserConfig(rng: Rng, type: TrackerType): PartialTrackerConfig | u
     ...(type === "keypoint" && rng() < 0.5
       ? {
         keypointTrackerParams: {
-          ...(rng() < 0.5 ? { keypointConfidenceThreshold: 0.1 + 0.5 * rng() } : {}),
+          // float32 0.3 ties with the sequences' scores at that value (`<` vs `>` matter).
+          ...(rng() < 0.5
+            ? { keypointConfidenceThreshold: rng() < 0.5 ? Math.fround(0.3) : 0.1 + 0.5 * rng() }
+            : {}),
           ...(rng() < 0.5 ? { minNumberOfKeypoints: 1 + Math.floor(rng() * 8) } : {}),
         },
       }

@@ -56,6 +56,14 @@ export function boxIou(a: BoundingBox, b: BoundingBox): number {
  * ```
  */
 export class BoundingBoxTracker extends PoseTrackerBase {
+  /**
+   * Links this frame's poses to tracks ({@linkcode PoseTrackerBase.apply}).
+   *
+   * @param poses The frame's poses, each with a `box`, most confident first.
+   * @param microseconds The frame's time in microseconds.
+   * @returns Each pose's track id.
+   * @throws {InvalidInputError} When a pose has no box.
+   */
   override apply(poses: readonly TrackablePose[], microseconds: number): number[] {
     for (const [i, pose] of poses.entries()) {
       if (pose.box === undefined) {
@@ -65,6 +73,13 @@ export class BoundingBoxTracker extends PoseTrackerBase {
     return super.apply(poses, microseconds);
   }
 
+  /**
+   * The IoU of the pose's box and the track's.
+   *
+   * @param pose A pose of this frame.
+   * @param track A live track.
+   * @returns {@linkcode boxIou}.
+   */
   protected similarity(pose: TrackablePose, track: Track): number {
     return boxIou(pose.box!, track.box!);
   }

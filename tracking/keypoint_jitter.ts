@@ -10,8 +10,11 @@ import { InvalidInputError } from "../errors.ts";
 
 /** A keypoint position (any unit) and, optionally, its score. */
 export interface JitterKeypoint {
+  /** Column. */
   readonly x: number;
+  /** Row. */
   readonly y: number;
+  /** Confidence; without one the keypoint always counts. */
   readonly score?: number;
 }
 

@@ -106,6 +106,8 @@ export class KeypointTracker extends PoseTrackerBase {
   readonly #params: KeypointTrackerParams;
 
   /**
+   * Makes a tracker with no tracks.
+   *
    * @param config A resolved config with `keypointTrackerParams` (`resolveTrackerConfig`).
    * @throws {InvalidInputError} When the config has no `keypointTrackerParams`.
    */
@@ -120,6 +122,14 @@ export class KeypointTracker extends PoseTrackerBase {
     this.#params = config.keypointTrackerParams;
   }
 
+  /**
+   * Links this frame's poses to tracks ({@linkcode PoseTrackerBase.apply}).
+   *
+   * @param poses The frame's poses, most confident first.
+   * @param microseconds The frame's time in microseconds.
+   * @returns Each pose's track id.
+   * @throws {InvalidInputError} When a pose's keypoint count is not the falloffs'.
+   */
   override apply(poses: readonly TrackablePose[], microseconds: number): number[] {
     const n = this.#params.keypointFalloff.length;
     for (const [i, pose] of poses.entries()) {
@@ -132,6 +142,13 @@ export class KeypointTracker extends PoseTrackerBase {
     return super.apply(poses, microseconds);
   }
 
+  /**
+   * The OKS of the pose's keypoints and the track's.
+   *
+   * @param pose A pose of this frame.
+   * @param track A live track.
+   * @returns {@linkcode keypointSimilarity}.
+   */
   protected similarity(pose: TrackablePose, track: Track): number {
     return keypointSimilarity(pose.keypoints, track.keypoints, this.#params);
   }

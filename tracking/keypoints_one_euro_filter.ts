@@ -21,8 +21,11 @@ export interface KeypointsFilterConfig extends OneEuroFilterConfig {
 
 /** A keypoint the filter smooths: `x`, `y` and optionally `z`; other fields are copied. */
 export interface FilterableKeypoint {
+  /** Column (filtered). */
   readonly x: number;
+  /** Row (filtered). */
   readonly y: number;
+  /** Depth, where the model has one (filtered). */
   readonly z?: number;
 }
 
@@ -64,6 +67,8 @@ export class KeypointsOneEuroFilter {
   #filters: { x: OneEuroFilter; y: OneEuroFilter; z: OneEuroFilter }[] | undefined;
 
   /**
+   * Makes a filter; the per-axis filters are made on the first `apply()`.
+   *
    * @param config The One-Euro parameters, the same for every axis.
    */
   constructor(config: KeypointsFilterConfig) {

@@ -27,6 +27,8 @@ export class LowPassFilter {
   #stored = 0;
 
   /**
+   * Makes a filter with no history.
+   *
    * @param alpha The weight of a new value, in (0, 1].
    */
   constructor(alpha: number) {

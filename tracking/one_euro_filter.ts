@@ -56,6 +56,8 @@ export class OneEuroFilter {
   #lastMicroseconds = 0;
 
   /**
+   * Makes a filter with no history.
+   *
    * @param config The cutoffs and the initial frequency.
    */
   constructor(config: OneEuroFilterConfig) {

@@ -13,14 +13,19 @@ import type { BoundingBox, TrackerConfig } from "../detectors/detector_types.ts"
 
 /** A keypoint as the trackers read it: position in fractions of the image, and its score. */
 export interface TrackedKeypoint {
+  /** Column, a fraction of the image width. */
   readonly x: number;
+  /** Row, a fraction of the image height. */
   readonly y: number;
+  /** Confidence in [0, 1]. */
   readonly score: number;
 }
 
 /** What a tracker matches: a pose's keypoints and, for the box tracker, its box. */
 export interface TrackablePose {
+  /** The keypoints, in fractions of the image. */
   readonly keypoints: readonly TrackedKeypoint[];
+  /** The box, in the same fractions (the box tracker needs it). */
   readonly box?: BoundingBox;
 }
 
@@ -71,6 +76,8 @@ export abstract class PoseTrackerBase {
   #nextId = 1;
 
   /**
+   * Makes a tracker with no tracks; the first id is 1.
+   *
    * @param config Limits, already resolved and checked (`resolveTrackerConfig`); `maxAge` in ms.
    */
   constructor(config: TrackerConfig) {

@@ -20,9 +20,13 @@ import type {
 
 /** A tracker config with any field left out (the defaults fill it), as pose-detection accepts. */
 export interface PartialTrackerConfig {
+  /** Most tracks kept (default 18). */
   readonly maxTracks?: number;
+  /** Milliseconds a track lives unmatched (default 1000). */
   readonly maxAge?: number;
+  /** The least IoU or OKS that links a pose to a track (default 0.15 box, 0.2 keypoint). */
   readonly minSimilarity?: number;
+  /** The keypoint tracker's OKS parameters; any left out take the defaults. */
   readonly keypointTrackerParams?: Partial<KeypointTrackerParams>;
 }
 
