@@ -49,3 +49,29 @@ export type { OutputStride } from "./models/architecture.ts";
 export * from "./runtime/gpu_context.ts";
 export * from "./runtime/webgpu_provider.ts";
 export type { KernelVariantChoice } from "./kernels/kernel_variants.ts";
+export type { MoveNetSinglePoseDetector } from "./detectors/movenet_model.ts";
+export type { CropRegion } from "./decode/movenet_crop.ts";
+export {
+  createPoseTracker,
+  type PoseTracker,
+  type PoseTrackerOptions,
+} from "./tracking/pose_tracker.ts";
+export {
+  COCO_KEYPOINT_FALLOFF,
+  DEFAULT_BOUNDING_BOX_TRACKER_CONFIG,
+  DEFAULT_KEYPOINT_TRACKER_CONFIG,
+  type PartialTrackerConfig,
+  resolveTrackerConfig,
+} from "./tracking/tracker_config.ts";
+export { BoundingBoxTracker, boxIou } from "./tracking/bounding_box_tracker.ts";
+export { keypointSimilarity, KeypointTracker } from "./tracking/keypoint_tracker.ts";
+export {
+  PoseTrackerBase,
+  type Track,
+  type TrackablePose,
+  type TrackedKeypoint,
+} from "./tracking/tracker.ts";
+export * from "./tracking/keypoints_one_euro_filter.ts";
+export * from "./tracking/one_euro_filter.ts";
+export * from "./tracking/low_pass_filter.ts";
+export * from "./tracking/keypoint_jitter.ts";

@@ -117,8 +117,46 @@ export function cropBox(region: CropRegion): CropBox {
 
 /**
  * Maps the model's output (y, x as fractions of the crop, score; the graph's `[1, 1, 17, 3]`) to
+ * fractions of the image as pose-detection's `estimateSinglePose` does:
+ * `y = yMin + y · height` and likewise x, in f64 from the float32 outputs. This is where
+ * pose-detection smooths and tracks, before {@linkcode cropToImageKeypoints}' scaling to pixels.
+ *
+ * @param output 17 × (y, x, score).
+ * @param region The crop region the input was cut from.
+ * @returns The keypoints in fractions of the image (not clamped).
+ * @throws {InvalidInputError} On an output length that is not a multiple of 3.
+ *
+ * @example
+ * ```ts
+ * import { cropToImageFractions, initCropRegion } from "./movenet_crop.ts";
+ * const region = initCropRegion(640, 480);
+ * const [kp] = cropToImageFractions(new Float32Array([0.5, 0.5, 0.9]), region);
+ * console.log(kp.x, kp.y); // 0.5 0.5: the crop's centre is the image's
+ * ```
+ */
+export function cropToImageFractions(
+  output: ArrayLike<number>,
+  region: CropRegion,
+): ImageKeypoint[] {
+  if (output.length % 3 !== 0) {
+    throw new InvalidInputError(
+      `crop region: the output must hold (y, x, score) triples, got ${output.length} values`,
+    );
+  }
+  const keypoints: ImageKeypoint[] = [];
+  for (let i = 0; i < output.length; i += 3) {
+    const y = region.yMin + output[i] * region.height;
+    const x = region.xMin + output[i + 1] * region.width;
+    keypoints.push({ y, x, score: output[i + 2] });
+  }
+  return keypoints;
+}
+
+/**
+ * Maps the model's output (y, x as fractions of the crop, score; the graph's `[1, 1, 17, 3]`) to
  * image pixels as pose-detection does: `y = (yMin + y · height) · imageHeight` and likewise x,
- * in f64 from the float32 outputs. Keypoints are not clamped to the image.
+ * in f64 from the float32 outputs ({@linkcode cropToImageFractions}, then the scaling of
+ * `estimatePoses`). Keypoints are not clamped to the image.
  *
  * @param output 17 × (y, x, score).
  * @param region The crop region the input was cut from.
@@ -142,19 +180,30 @@ export function cropToImageKeypoints(
   imageHeight: number,
 ): ImageKeypoint[] {
   checkSize(imageWidth, imageHeight);
-  if (output.length % 3 !== 0) {
-    throw new InvalidInputError(
-      `crop region: the output must hold (y, x, score) triples, got ${output.length} values`,
-    );
-  }
-  const keypoints: ImageKeypoint[] = [];
-  for (let i = 0; i < output.length; i += 3) {
-    // estimateSinglePose: crop fractions to image fractions; estimatePoses: to pixels.
-    const y = region.yMin + output[i] * region.height;
-    const x = region.xMin + output[i + 1] * region.width;
-    keypoints.push({ y: y * imageHeight, x: x * imageWidth, score: output[i + 2] });
-  }
-  return keypoints;
+  return fractionsToPixels(cropToImageFractions(output, region), imageWidth, imageHeight);
+}
+
+/**
+ * Scales keypoints from fractions of the image to pixels, `x · imageWidth`, `y · imageHeight`, as
+ * pose-detection's `estimatePoses` does last; every other field is copied.
+ *
+ * @param keypoints Keypoints in fractions of the image.
+ * @param imageWidth Image columns.
+ * @param imageHeight Image rows.
+ * @returns New keypoints in pixels.
+ *
+ * @example
+ * ```ts
+ * import { fractionsToPixels } from "./movenet_crop.ts";
+ * console.log(fractionsToPixels([{ x: 0.25, y: 0.5, score: 1 }], 640, 480)); // [ { x: 160, y: 240, score: 1 } ]
+ * ```
+ */
+export function fractionsToPixels<K extends { readonly x: number; readonly y: number }>(
+  keypoints: readonly K[],
+  imageWidth: number,
+  imageHeight: number,
+): K[] {
+  return keypoints.map((k) => ({ ...k, y: k.y * imageHeight, x: k.x * imageWidth }));
 }
 
 /**

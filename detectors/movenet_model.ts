@@ -4,9 +4,11 @@
  * the graph's int cast and normalisation), the backbone, feature pyramid and heads as a compiled op
  * graph, and the decode in one dispatch; only the 17 × (y, x, score) result is read back.
  *
- * Each call treats its image as a still: the crop is pose-detection's first-frame crop, the
- * centred square of side min(width, height). Tracking the crop from frame to frame (pose-detection's
- * video behaviour) is not done yet, and neither is smoothing.
+ * A call without a timestamp is a still image: the crop is pose-detection's first-frame crop, the
+ * centred square of side min(width, height), and no state is read or kept. A call with a timestamp
+ * is a video frame, as in pose-detection: the crop is the one the previous frame's pose chose
+ * (`decode/movenet_crop_tracking.ts`), the keypoints are One-Euro smoothed (`enableSmoothing`,
+ * default true), and a pose scoring below `minPoseScore` resets the video state.
  *
  * @module
  */
@@ -15,10 +17,15 @@ import { InvalidInputError } from "../errors.ts";
 import { showJson } from "../_describe.ts";
 import {
   cropBox,
-  cropToImageKeypoints,
+  type CropRegion,
+  cropToImageFractions,
+  fractionsToPixels,
+  type ImageKeypoint,
   initCropRegion,
   movenetPoseScore,
 } from "../decode/movenet_crop.ts";
+import { MoveNetCropTracker } from "../decode/movenet_crop_tracking.ts";
+import { timestampMicroseconds } from "../tracking/_timestamp.ts";
 import {
   createMovenetDecoder,
   MOVENET_DECODE_OUTPUT_BYTES,
@@ -55,6 +62,16 @@ const WEIGHTS: Record<MoveNetModelType, DefaultModel> = {
 
 const DISPOSED_MESSAGE = "this MoveNet detector was disposed; create a new one";
 
+/** The MoveNet SinglePose detector: a {@linkcode PoseDetector} whose video crop can be read. */
+export interface MoveNetSinglePoseDetector extends PoseDetector {
+  /**
+   * The crop region (fractions of the image) the next video frame will be cut from, as
+   * pose-detection's `cropRegion`: `null` before the first video frame, after `reset()` and after
+   * a frame whose pose scored below `minPoseScore` (the next frame then gets the first-frame crop).
+   */
+  readonly cropRegion: CropRegion | null;
+}
+
 /**
  * Builds a MoveNet SinglePose detector: `createDetector("MoveNet", config)` calls this.
  *
@@ -71,8 +88,27 @@ const DISPOSED_MESSAGE = "this MoveNet detector was disposed; create a new one";
  * console.log(detector.model, detector.inputResolution); // MoveNet SinglePose.Thunder { width: 256, height: 256 }
  * detector.dispose();
  * ```
+ *
+ * Video: give each frame its time in milliseconds (e.g. `performance.now()` or the video's
+ * `currentTime · 1000`); the crop follows the person and the keypoints are smoothed.
+ *
+ * ```ts
+ * import { createMoveNetDetector } from "./movenet_model.ts";
+ * import { readImageFile } from "../cli/read_image.ts";
+ *
+ * const detector = await createMoveNetDetector({ enableSmoothing: true });
+ * const frame = await readImageFile("tests/fixtures/photos/single_portrait.jpg");
+ * await detector.estimatePoses(frame, {}, 0);
+ * console.log(detector.cropRegion !== null); // true: the next frame is cut around this pose
+ * await detector.estimatePoses(frame, {}, 33.3);
+ * detector.reset(); // a new video: forget the crop and the filters
+ * console.log(detector.cropRegion); // null
+ * detector.dispose();
+ * ```
  */
-export async function createMoveNetDetector(config: MoveNetConfig = {}): Promise<PoseDetector> {
+export async function createMoveNetDetector(
+  config: MoveNetConfig = {},
+): Promise<MoveNetSinglePoseDetector> {
   const modelType = config.modelType ?? "SinglePose.Lightning";
   if (!Object.hasOwn(WEIGHTS, modelType)) {
     throw new InvalidInputError(
@@ -86,19 +122,34 @@ export async function createMoveNetDetector(config: MoveNetConfig = {}): Promise
       `MoveNet minPoseScore must be a number in [0, 1], got ${showJson(minPoseScore)}`,
     );
   }
+  const enableSmoothing = config.enableSmoothing ?? true;
+  if (typeof enableSmoothing !== "boolean") {
+    throw new InvalidInputError(
+      `MoveNet enableSmoothing must be a boolean, got ${showJson(enableSmoothing)}`,
+    );
+  }
   const source = config.modelUrl ??
     await fetchDefaultWeights(WEIGHTS[modelType], { onProgress: config.onProgress });
   const graph = await loadMoveNetGraph(source);
   const gpu = config.context ?? await createGpuContext({ provider: config.provider });
   try {
-    return await MoveNetDetector.build(gpu, !config.context, graph, modelType, minPoseScore);
+    return await MoveNetDetector.build(gpu, !config.context, graph, modelType, {
+      minPoseScore,
+      enableSmoothing,
+    });
   } catch (error) {
     if (!config.context) gpu.destroy();
     throw error;
   }
 }
 
-class MoveNetDetector implements PoseDetector {
+/** The thresholds and switches a detector is built with. */
+interface MoveNetOptions {
+  readonly minPoseScore: number;
+  readonly enableSmoothing: boolean;
+}
+
+class MoveNetDetector implements MoveNetSinglePoseDetector {
   readonly model: string;
   readonly inputResolution: { readonly width: number; readonly height: number };
   readonly #gpu: GpuContext;
@@ -116,20 +167,25 @@ class MoveNetDetector implements PoseDetector {
   #cropGroup: GPUBindGroup | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #disposed = false;
+  // The video state, and a count of resets so that a frame already running when reset() is called
+  // does not write into the new video's state.
+  readonly #video: MoveNetCropTracker;
+  #resets = 0;
 
   private constructor(
     gpu: GpuContext,
     ownsGpu: boolean,
     graph: MoveNetGraph,
     modelType: MoveNetModelType,
-    minPoseScore: number,
+    options: MoveNetOptions,
     parts: { network: CompiledGraph; crop: CropResizeKernel; decoder: MovenetDecoder },
   ) {
     this.model = `MoveNet ${modelType}`;
     this.inputResolution = Object.freeze({ width: graph.inputSize, height: graph.inputSize });
     this.#gpu = gpu;
     this.#ownsGpu = ownsGpu;
-    this.#minPoseScore = minPoseScore;
+    this.#minPoseScore = options.minPoseScore;
+    this.#video = new MoveNetCropTracker(options);
     this.#network = parts.network;
     this.#crop = parts.crop;
     this.#decoder = parts.decoder;
@@ -159,7 +215,7 @@ class MoveNetDetector implements PoseDetector {
     ownsGpu: boolean,
     graph: MoveNetGraph,
     modelType: MoveNetModelType,
-    minPoseScore: number,
+    options: MoveNetOptions,
   ): Promise<MoveNetDetector> {
     const made: { dispose(): void }[] = [];
     try {
@@ -183,7 +239,7 @@ class MoveNetDetector implements PoseDetector {
         outputScale: graph.outputScale,
       });
       made.push(decoder);
-      return new MoveNetDetector(gpu, ownsGpu, graph, modelType, minPoseScore, {
+      return new MoveNetDetector(gpu, ownsGpu, graph, modelType, options, {
         network,
         crop,
         decoder,
@@ -194,14 +250,25 @@ class MoveNetDetector implements PoseDetector {
     }
   }
 
-  estimatePoses(image: PoseImage, config: EstimationConfig = {}): Promise<DetectedPose[]> {
-    const run = async () => await this.#estimate(image, config);
+  estimatePoses(
+    image: PoseImage,
+    config: EstimationConfig = {},
+    timestampMs?: number,
+  ): Promise<DetectedPose[]> {
+    const run = async () => await this.#estimate(image, config, timestampMs);
     const result = this.#queue.then(run, run);
     this.#queue = result.catch(() => {});
     return result;
   }
 
-  reset(): void {}
+  get cropRegion(): CropRegion | null {
+    return this.#video.cropRegion;
+  }
+
+  reset(): void {
+    this.#resets++;
+    this.#video.reset();
+  }
 
   dispose(): void {
     if (this.#disposed) return;
@@ -214,8 +281,15 @@ class MoveNetDetector implements PoseDetector {
     if (this.#ownsGpu) this.#gpu.destroy();
   }
 
-  async #estimate(image: PoseImage, config: EstimationConfig): Promise<DetectedPose[]> {
+  async #estimate(
+    image: PoseImage,
+    config: EstimationConfig,
+    timestampMs: number | undefined,
+  ): Promise<DetectedPose[]> {
     if (this.#disposed) throw new InvalidInputError(DISPOSED_MESSAGE);
+    // pose-detection's `timestamp == null`: no timestamp, a still image.
+    const video = timestampMs != null;
+    const microseconds = video ? timestampMicroseconds("estimatePoses", timestampMs) : 0;
     if (typeof config !== "object" || config === null) {
       throw new InvalidInputError(
         `estimatePoses: config must be an object, got ${showJson(config)}`,
@@ -236,7 +310,10 @@ class MoveNetDetector implements PoseDetector {
     const gpu = this.#gpu;
     gpu.assertAlive();
     const checked = checkPoseImage(image, gpu.maxStorageBufferBindingSize);
-    const region = initCropRegion(checked.width, checked.height);
+    const resets = this.#resets;
+    const region = video
+      ? this.#video.regionFor(checked.width, checked.height)
+      : initCropRegion(checked.width, checked.height);
     const device = gpu.device;
     if (!this.#image || this.#image.size < checked.bytes.byteLength) {
       this.#image?.destroy();
@@ -270,9 +347,14 @@ class MoveNetDetector implements PoseDetector {
     await gpu.guard(this.#readback.mapAsync(GPUMapMode.READ));
     const output = new Float32Array(this.#readback.getMappedRange().slice(0));
     this.#readback.unmap();
-    const keypoints = cropToImageKeypoints(output, region, checked.width, checked.height);
-    const score = movenetPoseScore(keypoints.map((k) => k.score));
-    if (score < this.#minPoseScore) return [];
+    let fractions: ImageKeypoint[] | null = cropToImageFractions(output, region);
+    const score = movenetPoseScore(fractions.map((k) => k.score));
+    if (video && resets === this.#resets) {
+      const { width, height } = checked;
+      fractions = this.#video.update(fractions, score, region, microseconds, width, height);
+    } else if (score < this.#minPoseScore) fractions = null;
+    if (fractions === null) return [];
+    const keypoints = fractionsToPixels(fractions, checked.width, checked.height);
     return [{
       score,
       keypoints: keypoints.map((k, i) => ({

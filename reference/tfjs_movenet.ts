@@ -13,7 +13,9 @@
  *    float16 weight decoded here by hand from the `.bin` must equal TF.js's tensor, bit for bit);
  * 2. hands pose-detection an int32 `[H, W, 3]` tensor of the image's RGB bytes (what
  *    `tf.browser.fromPixels` makes of an ImageData; pose-detection under Deno rejects a real
- *    `ImageData`), and calls `reset()` before every image, so each is a first frame;
+ *    `ImageData`), and calls `reset()` before every still image, so each is a first frame; video
+ *    frames (`traceVideoFrame`, with a timestamp) keep pose-detection's state from frame to frame,
+ *    with `enableSmoothing` as the detector was made;
  * 3. optionally records what pose-detection fed and got: the crop box `cropAndResize` received
  *    (read from the kernel's own `boxes` input), the sha256 of the int32 model input, and the raw
  *    `[1, 1, 17, 3]` model output — by wrapping the backend's `CropAndResize` kernel and the graph
@@ -112,6 +114,11 @@ export interface MoveNetTrace {
   inputSha256: string;
   /** The raw model output `[1, 1, 17, 3]` flattened: y, x, score per keypoint, in the crop. */
   rawOutput: number[];
+  /**
+   * pose-detection's `cropRegion` after the call: the next video frame's region (`null` after a
+   * reset, i.e. a pose below `minPoseScore`).
+   */
+  nextCropRegion: MoveNetCropRegion | null;
 }
 
 /** The result of one traced call. */
@@ -128,6 +135,13 @@ export interface TfjsMoveNetDetector {
   estimatePoses(image: MoveNetImage): Promise<MoveNetPose[]>;
   /** The same, recording the crop box, the input's hash and the raw output (slower). */
   trace(image: MoveNetImage): Promise<MoveNetRun>;
+  /**
+   * One video frame: `estimatePoses(image, {}, timestampMs)` without a reset, so the crop comes
+   * from the previous frame and the keypoints are smoothed when the detector was made so; traced.
+   */
+  traceVideoFrame(image: MoveNetImage, timestampMs: number): Promise<MoveNetRun>;
+  /** pose-detection's `reset()`: the next video frame is a first frame. */
+  reset(): void;
   /** Frees the detector's model. */
   dispose(): void;
 }
@@ -186,17 +200,19 @@ async function checkOurWeights(
 
 /**
  * Builds pose-detection's MoveNet SinglePose detector on the active TF.js backend from our files
- * (`modelUrl` = a `tf.io.fromMemory` handler), with `enableSmoothing: false` and the defaults
- * otherwise (`minPoseScore` 0.25), and checks that the graph holds our weights.
+ * (`modelUrl` = a `tf.io.fromMemory` handler), with `enableSmoothing: false` unless asked and the
+ * defaults otherwise (`minPoseScore` 0.25), and checks that the graph holds our weights.
  *
  * @param model Lightning or Thunder.
  * @param source Path of the model JSON, or artifacts from {@linkcode readTfjsMoveNetArtifacts}.
+ * @param options `enableSmoothing` for video frames (default false; still images never are).
  * @returns The detector.
  * @throws {Error} When the loaded graph's weights are not those of the files.
  */
 export async function createTfjsMoveNetDetector(
   model: TfjsMoveNetModel,
   source: string | tf.io.ModelArtifacts,
+  options: { readonly enableSmoothing?: boolean } = {},
 ): Promise<TfjsMoveNetDetector> {
   const spec = TFJS_MOVENET_MODELS[model];
   if (!spec) throw new Error(`unknown MoveNet model ${JSON.stringify(model)}`);
@@ -204,7 +220,7 @@ export async function createTfjsMoveNetDetector(
   const detector = await poseDetection.createDetector(poseDetection.SupportedModels.MoveNet, {
     modelType: spec.modelType,
     modelUrl: tf.io.fromMemory(artifacts),
-    enableSmoothing: false,
+    enableSmoothing: options.enableSmoothing ?? false,
   });
   // pose-detection keeps the graph model in this (JS-visible) field of its MoveNetDetector.
   const graph = (detector as unknown as { moveNetModel: tfconv.GraphModel }).moveNetModel;
@@ -227,6 +243,18 @@ export async function createTfjsMoveNetDetector(
       input.dispose();
     }
   };
+  const videoFrame = async (image: MoveNetImage, timestampMs: number) => {
+    const input = toImageTensor(image);
+    try {
+      const poses = await detector.estimatePoses(input, {}, timestampMs);
+      return poses.map((p) => ({
+        score: p.score!,
+        keypoints: p.keypoints.map((k) => ({ x: k.x, y: k.y, score: k.score!, name: k.name! })),
+      }));
+    } finally {
+      input.dispose();
+    }
+  };
   return {
     model,
     estimatePoses: estimate,
@@ -234,6 +262,11 @@ export async function createTfjsMoveNetDetector(
       const { result, trace } = await traced(detector, graph, () => estimate(image));
       return { poses: result, ...trace };
     },
+    async traceVideoFrame(image: MoveNetImage, timestampMs: number): Promise<MoveNetRun> {
+      const { result, trace } = await traced(detector, graph, () => videoFrame(image, timestampMs));
+      return { poses: result, ...trace };
+    },
+    reset: () => detector.reset(),
     dispose: () => detector.dispose(),
   };
 }
@@ -242,8 +275,9 @@ export async function createTfjsMoveNetDetector(
 let traceChain: Promise<unknown> = Promise.resolve();
 
 /**
- * Runs `fn`, recording the crop region pose-detection sets first, the crop box the kernel gets,
- * the model input's hash and the raw model output.
+ * Runs `fn`, recording the crop region pose-detection cropped with (its `cropRegion` when the
+ * crop kernel ran), the crop box the kernel gets, the model input's hash, the raw model output
+ * and the region left for the next frame.
  */
 function traced<T>(
   detector: poseDetection.PoseDetector,
@@ -253,7 +287,7 @@ function traced<T>(
   const run = traceChain.then(async () => {
     // `cropRegion` is a plain field of MoveNetDetector: shadow it with an accessor that keeps
     // every value assigned (the first is the one cropped with), then restore the field.
-    const regions: MoveNetCropRegion[] = [];
+    const used: MoveNetCropRegion[] = [];
     const holder = detector as unknown as { cropRegion: MoveNetCropRegion | null };
     let region = holder.cropRegion;
     Object.defineProperty(holder, "cropRegion", {
@@ -261,7 +295,6 @@ function traced<T>(
       enumerable: true,
       get: () => region,
       set: (value) => {
-        if (value) regions.push({ ...value });
         region = value;
       },
     });
@@ -278,6 +311,7 @@ function traced<T>(
         const info = args.inputs.boxes as tf.TensorInfo;
         const values = (args.backend as tf.KernelBackend).readSync(info.dataId) as Float32Array;
         boxes.push(Array.from(values));
+        if (region) used.push({ ...region });
         return kernel.kernelFunc(args);
       },
     });
@@ -304,7 +338,7 @@ function traced<T>(
         throw new Error(`unexpected model input [${inputs[0].shape}] or output size`);
       }
       const [yMin, xMin, yMax, xMax] = boxes[0];
-      const first = regions[0];
+      const first = used[0];
       const asBox = first && [first.yMin, first.xMin, first.yMax, first.xMax].map(Math.fround);
       if (!asBox || asBox.some((v, i) => v !== boxes[0][i])) {
         throw new Error(
@@ -319,6 +353,7 @@ function traced<T>(
           inputShape: inputs[0].shape,
           inputSha256: inputs[0].sha256,
           rawOutput: outputs[0],
+          nextCropRegion: region ? { ...region } : null,
         },
       };
     } finally {
