@@ -17,6 +17,7 @@ import type {
   MoveNetConfig,
   MoveNetModelType,
   PoseDetector,
+  PoseNetDetectorConfig,
 } from "../detectors/detector_types.ts";
 import type { PoseImage } from "../runtime/pose_image.ts";
 import type { ModelConfig, PoseNet } from "../detectors/posenet_model.ts";
@@ -34,7 +35,7 @@ import { plainPose, type PoseCliResult, poseFromDetected } from "./_output.ts";
  */
 export type PoseCliModelName = Extract<
   DefaultModel,
-  "posenet" | "movenet-lightning" | "movenet-thunder"
+  "posenet" | "movenet-lightning" | "movenet-thunder" | "movenet-multipose"
 >;
 
 /**
@@ -51,6 +52,7 @@ export const MOVENET_MODEL_TYPES: Readonly<
 > = Object.freeze({
   "movenet-lightning": "SinglePose.Lightning",
   "movenet-thunder": "SinglePose.Thunder",
+  "movenet-multipose": "MultiPose.Lightning",
 });
 
 /**
@@ -59,7 +61,7 @@ export const MOVENET_MODEL_TYPES: Readonly<
  * @example
  * ```ts
  * import { POSE_CLI_MODELS } from "./pose.ts";
- * console.log(POSE_CLI_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder
+ * console.log(POSE_CLI_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder, movenet-multipose
  * ```
  */
 export const POSE_CLI_MODELS: readonly PoseCliModelName[] = Object.freeze([
@@ -194,6 +196,8 @@ export interface PoseCliLoaders {
   readonly loadModel?: PoseCliLoader;
   /** Loads a MoveNet detector. */
   readonly loadDetector?: PoseCliDetectorLoader;
+  /** Loads PoseNet behind the detector interface (`pose video`): `createDetector("PoseNet")`. */
+  readonly loadPoseNetDetector?: (config: PoseNetDetectorConfig) => Promise<PoseDetector>;
 }
 
 /** What a loader gets besides the model's own options. */
@@ -214,6 +218,14 @@ const MOVENET_OUTPUT_STRIDE = 4;
 async function defaultLoader(config: PoseCliLoadConfig): Promise<PoseCliModel> {
   const { load } = await import("../detectors/posenet_model.ts");
   return await load(config);
+}
+
+/** `createDetector("PoseNet", config)`, imported lazily. */
+async function defaultPoseNetDetectorLoader(
+  config: PoseNetDetectorConfig,
+): Promise<PoseDetector> {
+  const { createDetector } = await import("../detectors/pose_detector.ts");
+  return await createDetector("PoseNet", config);
 }
 
 /** `createDetector("MoveNet", config)`, imported lazily. */
@@ -317,4 +329,56 @@ export async function estimateWithModel(
   } finally {
     disposeQuietly(net);
   }
+}
+
+/**
+ * Loads the model `model` names behind the detector interface, for video: MoveNet with
+ * `createDetector("MoveNet", {modelType})`, PoseNet with `createDetector("PoseNet")` (its default
+ * resolution and stride).
+ *
+ * @param model The model's CLI name.
+ * @param config Weights, provider and the progress sink.
+ * @param loaders The loaders; absent ones are the library's.
+ * @returns The detector; the caller disposes of it.
+ *
+ * @example
+ * ```ts
+ * import { loadPoseDetector } from "./_model.ts";
+ *
+ * const detector = await loadPoseDetector("movenet-lightning", {}, {});
+ * console.log(detector.model); // "MoveNet SinglePose.Lightning"
+ * detector.dispose();
+ * ```
+ */
+export async function loadPoseDetector(
+  model: PoseCliModelName,
+  config: DetectorConfigBase,
+  loaders: PoseCliLoaders,
+): Promise<PoseDetector> {
+  if (model === "posenet") {
+    return await (loaders.loadPoseNetDetector ?? defaultPoseNetDetectorLoader)(config);
+  }
+  const load = loaders.loadDetector ?? defaultDetectorLoader;
+  return await load({ modelType: MOVENET_MODEL_TYPES[model], ...config });
+}
+
+/**
+ * Where custom weights are: a path that looks like a URL is a `URL`, anything else a file path
+ * resolved by `fromCwd`.
+ *
+ * @param model The `--model` or `--model-url` text.
+ * @param fromCwd Resolves a relative path.
+ * @returns The location the loaders take.
+ *
+ * @example
+ * ```ts
+ * import { modelLocation } from "./_model.ts";
+ * console.log(modelLocation("https://example.com/model.json", (p) => p) instanceof URL); // true
+ * console.log(modelLocation("w/model.json", (p) => `/home/${p}`)); // "/home/w/model.json"
+ * ```
+ */
+export function modelLocation(model: string, fromCwd: (path: string) => string): string | URL {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(model) || model.startsWith("file:")
+    ? new URL(model)
+    : fromCwd(model);
 }
