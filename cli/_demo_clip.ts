@@ -129,8 +129,10 @@ export async function fetchDemoClip(options: FetchDemoClipOptions = {}): Promise
   const path = join(cacheDir, DEMO_CLIP.file);
   if (await fileSha256(path) === DEMO_CLIP.sha256) return path;
   const progress = options.onProgress ?? (() => {});
-  progress(`demo: downloading the clip's package (${Math.round(DEMO_CLIP.debBytes / 1e6)} MB) ` +
-    `from ${new URL(DEMO_CLIP.debUrl).host}`);
+  progress(
+    `demo: downloading the clip's package (${Math.round(DEMO_CLIP.debBytes / 1e6)} MB) ` +
+      `from ${new URL(DEMO_CLIP.debUrl).host}`,
+  );
   const { response, body, cancel } = await openBounded(DEMO_CLIP.debUrl, {
     fetch: options.fetch ?? fetch,
     what: `the demo clip's package ${DEMO_CLIP.debUrl}`,
@@ -191,7 +193,10 @@ export async function fetchDemoClip(options: FetchDemoClipOptions = {}): Promise
   } finally {
     await writer.close().catch(() => {});
   }
-  const [status] = await Promise.all([tar.status, collect.catch((e) => (readError ??= { error: e }))]);
+  const [status] = await Promise.all([
+    tar.status,
+    collect.catch((e) => (readError ??= { error: e })),
+  ]);
   const errors = (await tarErrors).trim().split("\n").at(-1) ?? "";
   if (readError && status.success) throw readError.error;
   if (received !== DEMO_CLIP.debBytes || debHash.digest("hex") !== DEMO_CLIP.debSha256) {
