@@ -51,7 +51,10 @@ export interface FramePipelineResult {
  * const result = await runFramePipeline({
  *   read: () => Promise.resolve(frames.shift()),
  *   start: (frame) => Promise.resolve(frame * 10),
- *   finish: (_frame, result) => void out.push(result) ?? Promise.resolve(),
+ *   finish: (_frame, result) => {
+ *     out.push(result);
+ *     return Promise.resolve();
+ *   },
  * }, { inFlight: 3 });
  * console.log(out, result); // [10, 20, 30, 40, 50] { finished: 5, stopped: false }
  * ```

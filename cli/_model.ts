@@ -35,7 +35,7 @@ import { plainPose, type PoseCliResult, poseFromDetected } from "./_output.ts";
  */
 export type PoseCliModelName = Extract<
   DefaultModel,
-  "posenet" | "movenet-lightning" | "movenet-thunder" | "movenet-multipose"
+  "posenet" | "movenet-lightning" | "movenet-thunder"
 >;
 
 /**
@@ -52,7 +52,6 @@ export const MOVENET_MODEL_TYPES: Readonly<
 > = Object.freeze({
   "movenet-lightning": "SinglePose.Lightning",
   "movenet-thunder": "SinglePose.Thunder",
-  "movenet-multipose": "MultiPose.Lightning",
 });
 
 /**
@@ -61,7 +60,7 @@ export const MOVENET_MODEL_TYPES: Readonly<
  * @example
  * ```ts
  * import { POSE_CLI_MODELS } from "./pose.ts";
- * console.log(POSE_CLI_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder, movenet-multipose
+ * console.log(POSE_CLI_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder
  * ```
  */
 export const POSE_CLI_MODELS: readonly PoseCliModelName[] = Object.freeze([
@@ -332,9 +331,38 @@ export async function estimateWithModel(
 }
 
 /**
+ * A model `pose video --model` names: the `pose` command's, and MoveNet MultiPose.
+ *
+ * @example
+ * ```ts
+ * import type { VideoModelName } from "./_model.ts";
+ * const model: VideoModelName = "movenet-multipose";
+ * ```
+ */
+export type VideoModelName = PoseCliModelName | "movenet-multipose";
+
+/** The `modelType` of each MoveNet model `pose video` takes. */
+const VIDEO_MOVENET_TYPES: Readonly<Record<Exclude<VideoModelName, "posenet">, MoveNetModelType>> =
+  Object.freeze({ ...MOVENET_MODEL_TYPES, "movenet-multipose": "MultiPose.Lightning" });
+
+/**
+ * Every model name `pose video --model` takes.
+ *
+ * @example
+ * ```ts
+ * import { VIDEO_MODELS } from "./_model.ts";
+ * console.log(VIDEO_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder, movenet-multipose
+ * ```
+ */
+export const VIDEO_MODELS: readonly VideoModelName[] = Object.freeze([
+  "posenet",
+  ...(Object.keys(VIDEO_MOVENET_TYPES) as (keyof typeof VIDEO_MOVENET_TYPES)[]),
+]);
+
+/**
  * Loads the model `model` names behind the detector interface, for video: MoveNet with
- * `createDetector("MoveNet", {modelType})`, PoseNet with `createDetector("PoseNet")` (its default
- * resolution and stride).
+ * `createDetector("MoveNet", {modelType})` (MultiPose included), PoseNet with
+ * `createDetector("PoseNet")` (its default resolution and stride).
  *
  * @param model The model's CLI name.
  * @param config Weights, provider and the progress sink.
@@ -351,7 +379,7 @@ export async function estimateWithModel(
  * ```
  */
 export async function loadPoseDetector(
-  model: PoseCliModelName,
+  model: VideoModelName,
   config: DetectorConfigBase,
   loaders: PoseCliLoaders,
 ): Promise<PoseDetector> {
@@ -359,7 +387,7 @@ export async function loadPoseDetector(
     return await (loaders.loadPoseNetDetector ?? defaultPoseNetDetectorLoader)(config);
   }
   const load = loaders.loadDetector ?? defaultDetectorLoader;
-  return await load({ modelType: MOVENET_MODEL_TYPES[model], ...config });
+  return await load({ modelType: VIDEO_MOVENET_TYPES[model], ...config });
 }
 
 /**

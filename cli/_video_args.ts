@@ -9,10 +9,10 @@
 import type { WebGpuProvider } from "../runtime/webgpu_provider.ts";
 import { WEBGPU_PROVIDER_ENV } from "../runtime/webgpu_provider.ts";
 import { parseInteger, parseNumber, parseWebGpuOption, tokenise, UsageError } from "./_args.ts";
-import { POSE_CLI_MODELS, type PoseCliModelName } from "./_model.ts";
+import { VIDEO_MODELS, type VideoModelName } from "./_model.ts";
 
 /** The video command's default model: the fastest, and it tracks its crop from frame to frame. */
-export const VIDEO_DEFAULT_MODEL: PoseCliModelName = "movenet-lightning";
+export const VIDEO_DEFAULT_MODEL: VideoModelName = "movenet-lightning";
 /** Default `--in-flight`: frames between decoded and encoded. */
 export const DEFAULT_IN_FLIGHT = 4;
 /** Largest `--in-flight`. */
@@ -20,7 +20,7 @@ export const MAX_IN_FLIGHT = 16;
 /** Default `--min-score` of the drawing: pose-detection's demo draws keypoints above 0.3. */
 export const VIDEO_MIN_SCORE = 0.3;
 /** Models that find several people (`--max-poses` applies). */
-const MULTI_MODELS: readonly PoseCliModelName[] = ["posenet", "movenet-multipose"];
+const MULTI_MODELS: readonly VideoModelName[] = ["posenet", "movenet-multipose"];
 
 /**
  * Parsed `pose video` options.
@@ -36,7 +36,7 @@ export interface VideoCliOptions {
   /** The input video. */
   readonly input: string;
   /** The model. */
-  readonly model: PoseCliModelName;
+  readonly model: VideoModelName;
   /** Custom weights for the model. */
   readonly modelUrl?: string;
   /** The annotated MP4 to write. */
@@ -87,7 +87,7 @@ read at the stream's average frame rate; frame i is at t = 1000 * i / rate. Prog
 stderr (a bar on a terminal).
 
 Options:
-  --model NAME          ${POSE_CLI_MODELS.join(", ")} (default ${VIDEO_DEFAULT_MODEL})
+  --model NAME          ${VIDEO_MODELS.join(", ")} (default ${VIDEO_DEFAULT_MODEL})
   --model-url PATH|URL  custom weights (a TF.js model.json) for the model
   --out FILE.mp4        write the video with the poses drawn, each track in its own colour
                         (H.264, yuv420p; no audio)
@@ -137,12 +137,12 @@ export function parseVideoArgs(args: readonly string[]): VideoCliOptions | "help
   const input = positionals[0];
   if (input === "") throw new UsageError("the video path is empty");
   const modelText = text("model") ?? VIDEO_DEFAULT_MODEL;
-  if (!(POSE_CLI_MODELS as readonly string[]).includes(modelText)) {
+  if (!(VIDEO_MODELS as readonly string[]).includes(modelText)) {
     throw new UsageError(
-      `--model must be one of ${POSE_CLI_MODELS.join(", ")}, got ${JSON.stringify(modelText)}`,
+      `--model must be one of ${VIDEO_MODELS.join(", ")}, got ${JSON.stringify(modelText)}`,
     );
   }
-  const model = modelText as PoseCliModelName;
+  const model = modelText as VideoModelName;
   const modelUrl = text("model-url");
   if (modelUrl === "") throw new UsageError("--model-url needs a path or URL");
   const out = text("out");

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { clockText, formatProgress, frameProgress } from "../cli/_progress.ts";
 import { jsonlLine, jsonlRecord, trackColors } from "../cli/_video_output.ts";
-import { POSE_COLORS } from "../cli/draw_overlay.ts";
+import { drawPoses, POSE_COLORS } from "../cli/draw_overlay.ts";
 import { parseVideoArgs, type VideoCliOptions } from "../cli/_video_args.ts";
 import { UsageError } from "../cli/_args.ts";
 import { runFramePipeline } from "../cli/_frame_pipeline.ts";
@@ -116,6 +116,29 @@ Deno.test("`trackColors()` colours a pose by its track id when it has one, else 
     POSE_COLORS.slice(0, 3),
   );
   assert.deepEqual(trackColors([randomPose({ id: -1 })]), [POSE_COLORS[n - 1]]);
+});
+
+Deno.test("`drawPoses()` draws each pose in the colour `colors` gives it", () => {
+  const size = 64;
+  const pose = (x: number) => ({
+    score: 1,
+    keypoints: [
+      { part: "leftShoulder", score: 0.9, position: { x, y: 10 } },
+      { part: "leftElbow", score: 0.9, position: { x, y: 50 } },
+    ],
+  });
+  const image = { data: new Uint8Array(size * size * 4), width: size, height: size };
+  const colors = [POSE_COLORS[5], POSE_COLORS[2]];
+  const drawn = drawPoses(image, [pose(16), pose(48)], { colors, lineWidth: 4 });
+  const at = (x: number, y: number) =>
+    Array.from(drawn.subarray((y * size + x) * 4, (y * size + x) * 4 + 3));
+  assert.deepEqual(at(16, 30), [...colors[0]]);
+  assert.deepEqual(at(48, 30), [...colors[1]]);
+  // Without `colors`: by index.
+  const plain = drawPoses(image, [pose(16), pose(48)], { lineWidth: 4 });
+  assert.deepEqual(Array.from(plain.subarray((30 * size + 48) * 4, (30 * size + 48) * 4 + 3)), [
+    ...POSE_COLORS[1],
+  ]);
 });
 
 Deno.test("`parseVideoArgs()` takes the defaults and names the option of each mistake", () => {
