@@ -12,13 +12,33 @@
  */
 
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ModelLoadError } from "../errors.ts";
 import { defaultCacheDir } from "../models/default_weights.ts";
 import { DEFAULT_NETWORK_TIMEOUT_MS, openBounded } from "../models/_bounded_fetch.ts";
 
-/** Where the clip comes from and what it must be. */
-export const DEMO_CLIP = Object.freeze({
+/** A clip inside a Debian package, pinned. */
+export interface DemoClipSpec {
+  /** The package file's URL. */
+  readonly debUrl: string;
+  /** The package file's sha256 (hex). */
+  readonly debSha256: string;
+  /** The package file's size. */
+  readonly debBytes: number;
+  /** The clip's path in the package's `data.tar.xz`. */
+  readonly member: string;
+  /** The clip's sha256 (hex). */
+  readonly sha256: string;
+  /** The clip's size. */
+  readonly bytes: number;
+  /** Its path in the cache directory. */
+  readonly file: string;
+  /** The attribution. */
+  readonly credit: string;
+}
+
+/** Where the video demo's clip comes from and what it must be. */
+export const DEMO_CLIP: DemoClipSpec = Object.freeze({
   /** The Debian package file. */
   debUrl: "https://deb.debian.org/debian/pool/main/o/opencv/opencv-doc_4.6.0+dfsg-12_all.deb",
   debSha256: "4b12681df35878207ac7097dc66184b2ae552e4bf4ddd2af04a0f03ed0b8682a",
@@ -43,6 +63,8 @@ export interface FetchDemoClipOptions {
   readonly onProgress?: (message: string) => void;
   /** The `fetch` to use (tests pass their own). */
   readonly fetch?: typeof fetch;
+  /** The clip (default {@linkcode DEMO_CLIP}; tests pass their own). */
+  readonly clip?: DemoClipSpec;
 }
 
 /** The sha256 of a file, or `undefined` when it cannot be read. */
@@ -63,7 +85,7 @@ async function readAr(
   onMember: (name: string, size: number) => ((chunk: Uint8Array) => Promise<void>) | undefined,
 ): Promise<void> {
   const reader = stream.getReader();
-  let buffered = new Uint8Array(0);
+  let buffered: Uint8Array = new Uint8Array(0);
   let ended = false;
   const fill = async (n: number) => {
     while (buffered.length < n && !ended) {
@@ -125,6 +147,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * ```
  */
 export async function fetchDemoClip(options: FetchDemoClipOptions = {}): Promise<string> {
+  const DEMO_CLIP = options.clip ?? DEFAULT_CLIP;
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const path = join(cacheDir, DEMO_CLIP.file);
   if (await fileSha256(path) === DEMO_CLIP.sha256) return path;
@@ -214,13 +237,15 @@ export async function fetchDemoClip(options: FetchDemoClipOptions = {}): Promise
   if (clipBytes !== DEMO_CLIP.bytes || clipHash.digest("hex") !== DEMO_CLIP.sha256) {
     throw new ModelLoadError(`the extracted demo clip does not match its pinned sha256`);
   }
-  await Deno.mkdir(join(cacheDir, "clips"), { recursive: true });
+  await Deno.mkdir(dirname(path), { recursive: true });
   const temp = `${path}.tmp-${Deno.pid}`;
   const data = concatAll(clip, clipBytes);
   await Deno.writeFile(temp, data);
   await Deno.rename(temp, path);
   return path;
 }
+
+const DEFAULT_CLIP = DEMO_CLIP;
 
 function concatAll(chunks: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
