@@ -18,7 +18,7 @@
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { InvalidInputError } from "../errors.ts";
 import type { DetectedPose, EstimationConfig, PoseDetector } from "../detectors/detector_types.ts";
 import type { StderrProgress } from "../models/_stderr_progress.ts";
@@ -86,6 +86,17 @@ async function checkReadable(path: string, shown: string): Promise<void> {
     (await Deno.open(path, { read: true })).close();
   } catch (err) {
     throw new InvalidInputError(`${shown}: cannot read it: ${errorLine(err)}`);
+  }
+}
+
+/** Makes `path`'s directory and checks that the file can be written, before any frame is done. */
+async function checkWritable(path: string, shown: string): Promise<void> {
+  try {
+    const dir = dirname(path);
+    if (dir !== "" && dir !== ".") await Deno.mkdir(dir, { recursive: true });
+    (await Deno.open(path, { write: true, create: true, truncate: true })).close();
+  } catch (err) {
+    throw new InvalidInputError(`${shown}: cannot write the video: ${errorLine(err)}`);
   }
 }
 
@@ -183,8 +194,8 @@ function disposeQuietly(detector: PoseDetector): void {
 /**
  * Runs `pose video`.
  *
- * Order: parse the options, check the input file, probe it (ffprobe), pick the encoder, load the
- * model, then decode, estimate, write and encode every frame, and dispose of the model.
+ * Order: parse the options, check the input file, probe it (ffprobe), pick the encoder, check
+ * that `--out` can be written, load the model, then decode, estimate, write and encode every frame, and dispose of the model.
  *
  * @param args The arguments after `video`.
  * @param io Output sinks, loaders, the progress line and the Ctrl-C hook.
@@ -219,6 +230,7 @@ export async function runVideoCli(args: readonly string[], io: VideoCliIo): Prom
     await checkReadable(input, options.input);
     const info = await probeVideo(input, options.input);
     const codec = options.out === undefined ? undefined : await pickEncoder();
+    if (options.out !== undefined) await checkWritable(fromCwd(options.out), options.out);
     const detector = await loadPoseDetector(options.model, {
       ...(options.modelUrl === undefined
         ? {}

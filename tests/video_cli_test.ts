@@ -221,6 +221,7 @@ Deno.test("`pose video` gives one line for each bad input", async () => {
     [[audio], {}, 1, /^pose video: .*tone\.m4a: has no video stream$/],
     [[PORTRAIT], {}, 1, /^pose video: .*single_portrait\.jpg: is a still image, not a video/],
     [[dir], {}, 1, /^pose video: .*: is a directory, not a video$/],
+    [[clip, "--out", dir], {}, 1, /^pose video: .*: cannot write the video: IsADirectory/],
     [[clip], { PATH: noTools }, 1, /^pose video: ffprobe not found: .*apt-get install ffmpeg/],
     [
       [clip, "--in-flight", "0"],
