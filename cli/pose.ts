@@ -55,6 +55,8 @@ export {
 } from "./_model.ts";
 export { errorLine, formatResult, type PoseCliResult } from "./_output.ts";
 export { INTERRUPTED_EXIT_CODE, runVideoCli, type VideoCliIo } from "./video.ts";
+export { VIDEO_MODELS, type VideoModelName } from "./_model.ts";
+export type { StderrProgress } from "../models/_stderr_progress.ts";
 export { parseVideoArgs, VIDEO_USAGE, type VideoCliOptions } from "./_video_args.ts";
 export type { Keypoint, PartName, Pose, Vector2D } from "../decode/keypoints.ts";
 export type { PoseImage } from "../runtime/pose_image.ts";

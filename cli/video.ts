@@ -7,7 +7,7 @@
  * deno task pose video in.mp4 --model movenet-thunder > poses.jsonl
  * ```
  *
- * ffmpeg decodes the file to raw RGBA frames (`_ffmpeg.ts`); each frame goes to the detector with
+ * ffprobe reads the stream (`_ffmpeg.ts`), ffmpeg decodes it to raw RGBA frames (`_ffmpeg_streams.ts`); each frame goes to the detector with
  * its timestamp (`estimatePoses(frame, config, timestampMs)`: a video frame, so MoveNet tracks its
  * crop); the poses are written as one JSON line (`_video_output.ts`) and drawn onto the frame,
  * which a second ffmpeg encodes. Up to `--in-flight` frames are between decoder and encoder at
@@ -25,14 +25,8 @@ import type { StderrProgress } from "../models/_stderr_progress.ts";
 import { poseFromDetected } from "../detectors/pose_shapes.ts";
 import { drawPoses } from "./draw_overlay.ts";
 import { UsageError } from "./_args.ts";
-import {
-  pickEncoder,
-  probeVideo,
-  startDecoder,
-  startEncoder,
-  type VideoEncoder,
-  type VideoInfo,
-} from "./_ffmpeg.ts";
+import { probeVideo, type VideoInfo } from "./_ffmpeg.ts";
+import { pickEncoder, startDecoder, startEncoder, type VideoEncoder } from "./_ffmpeg_streams.ts";
 import { runFramePipeline } from "./_frame_pipeline.ts";
 import { loadPoseDetector, modelLocation, type PoseCliLoaders } from "./_model.ts";
 import { errorLine } from "./_output.ts";
