@@ -14,8 +14,10 @@ export interface ProgressState {
   readonly done: number;
   /** Frames in the video, when known. */
   readonly total?: number;
-  /** Milliseconds since the first frame was read. */
+  /** Milliseconds since the start. */
   readonly elapsedMs: number;
+  /** The rate to show; default `done / elapsed`. */
+  readonly framesPerSecond?: number;
 }
 
 /**
@@ -39,7 +41,8 @@ export function clockText(seconds: number): string {
 
 /**
  * The progress line: `frames 37/120 [######--------------]  31%  12.4 frames/s  ETA 0:07`; without
- * a total, `frames 37  12.4 frames/s`. The rate is the mean since the start; the bar is 20 cells.
+ * a total, `frames 37  12.4 frames/s`. The rate is `framesPerSecond`, else the mean since the start;
+ * the bar is 20 cells.
  *
  * @param state Frames done, the total, the time so far.
  * @returns One line without a newline.
@@ -53,7 +56,7 @@ export function clockText(seconds: number): string {
  */
 export function formatProgress(state: ProgressState): string {
   const { done, total, elapsedMs } = state;
-  const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
+  const rate = state.framesPerSecond ?? (elapsedMs > 0 ? done / (elapsedMs / 1000) : 0);
   const rateText = `${rate.toFixed(1)} frames/s`;
   if (total === undefined || total <= 0) return `frames ${done}  ${rateText}`;
   const fraction = Math.min(1, done / total);
@@ -74,7 +77,8 @@ export interface FrameProgress {
 
 /**
  * Shows {@linkcode formatProgress} on `sink`: on a terminal at most every 100 ms, in place;
- * otherwise a plain line every `plainEveryMs` (10 s).
+ * otherwise a plain line every `plainEveryMs` (10 s). The rate counts from the first finished frame
+ * on (the first one also pays for the GPU pipelines' compilation), once there are two.
  *
  * @param sink stderr's progress line (`stderrProgress()`).
  * @param total Frames in the video, when known.
@@ -107,12 +111,17 @@ export function frameProgress(
   const start = now();
   const every = sink.tty ? 100 : plainEveryMs;
   let shown = start;
+  let first: { at: number; done: number } | undefined;
   const show = (done: number) => {
     shown = now();
-    sink.progress(formatProgress({ done, total, elapsedMs: shown - start }));
+    const framesPerSecond = first !== undefined && done > first.done && shown > first.at
+      ? (done - first.done) / ((shown - first.at) / 1000)
+      : undefined;
+    sink.progress(formatProgress({ done, total, elapsedMs: shown - start, framesPerSecond }));
   };
   return {
     update(done) {
+      first ??= { at: now(), done };
       if (now() - shown >= every) show(done);
     },
     end(done) {
