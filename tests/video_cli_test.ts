@@ -107,6 +107,12 @@ async function readJsonl(path: string) {
   return text.split("\n").filter((l) => l !== "").map((line) => JSON.parse(line));
 }
 
+// The video command needs ffmpeg (CI installs it): say so instead of a spawn error.
+await run("ffmpeg", ["-version"]).catch((err) => {
+  throw new Error(
+    `tests/video_cli_test.ts needs ffmpeg and ffprobe: apt-get install ffmpeg (${err})`,
+  );
+});
 const clip = join(dir, "clip.mp4");
 await makeClip(clip, FRAMES, SIZE);
 
