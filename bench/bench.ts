@@ -7,12 +7,15 @@
  *                 [--models posenet,movenet-lightning,movenet-thunder]
  *                 [--variant pointwise=simple,depthwise=tiled] [--engines this,ort-wasm-2t]
  *                 [--resolutions 257,513] [--no-kernels]
- *                 [--kernel-timing timestamp-query|cpu-batched]
+ *                 [--kernel-timing timestamp-query|cpu-batched] [--no-video | --video-only]
  * ```
  *
  * `--models` (default all three): PoseNet's rows at each `--resolutions` and its kernel table, and
  * MoveNet Lightning's and Thunder's end-to-end rows (`movenet_bench.ts`) next to ONNX Runtime
  * running the same network as ONNX and TF.js pose-detection.
+ *
+ * The video row (`video_bench.ts`): `pose video` end to end on a clip ffmpeg makes, 1 and 4
+ * frames in flight; `--no-video` skips it, `--video-only` runs only it.
  *
  * `--webgpu` names the WebGPU providers (default both): each gets its own device, round trip,
  * ceilings and kernel table, and this runtime and the GPU peers (`ort-webgpu`, `tfjs-webgpu`) run
@@ -51,6 +54,7 @@ import {
   type MoveNetBenchModel,
   moveNetTable,
 } from "./movenet_bench.ts";
+import { benchVideo, videoTable } from "./video_bench.ts";
 import {
   type EndToEndFigure,
   endToEndFigure,
@@ -77,6 +81,8 @@ interface Options {
   kernels: boolean;
   posenet: boolean;
   movenet: MoveNetBenchModel[];
+  video: boolean;
+  videoOnly: boolean;
 }
 
 const MODELS = ["posenet", ...MOVENET_BENCH_MODELS] as const;
@@ -86,7 +92,7 @@ function usage(message: string): never {
   console.error(
     "usage: deno task bench [--quick] [--json FILE] [--webgpu deno,dawn] " +
       "[--models posenet,movenet-lightning,movenet-thunder] [--variant family=name,...] [--engines this,ort-wasm-1t,...] [--resolutions 257,513] " +
-      "[--no-kernels] [--kernel-timing timestamp-query|cpu-batched]",
+      "[--no-kernels] [--kernel-timing timestamp-query|cpu-batched] [--no-video | --video-only]",
   );
   Deno.exit(2);
 }
@@ -101,12 +107,16 @@ function parseOptions(args: string[]): Options {
     kernels: true,
     posenet: true,
     movenet: [...MOVENET_BENCH_MODELS],
+    video: true,
+    videoOnly: false,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const value = () => args[++i] ?? usage(`${arg} needs a value`);
     if (arg === "--quick") options.quick = true;
     else if (arg === "--no-kernels") options.kernels = false;
+    else if (arg === "--no-video") options.video = false;
+    else if (arg === "--video-only") options.videoOnly = true;
     else if (arg === "--json") options.json = value();
     else if (arg === "--models") {
       const names = value().split(",");
@@ -159,6 +169,10 @@ function parseOptions(args: string[]): Options {
         }
       }
     } else usage(`unknown option ${JSON.stringify(arg)}`);
+  }
+  if (options.videoOnly) {
+    if (!options.video) usage("--video-only and --no-video contradict each other");
+    Object.assign(options, { kernels: false, posenet: false, movenet: [] });
   }
   return options;
 }
@@ -312,6 +326,9 @@ async function main(): Promise<void> {
     log,
   });
   Object.assign(descriptions, moveNet.descriptions);
+  const video = options.video
+    ? await benchVideo({ providers, quick: options.quick, log })
+    : { figures: [], clip: "" };
 
   const date = new Date().toISOString();
   console.log(`\n## posenet-webgpu bench, ${date.slice(0, 10)}`);
@@ -366,6 +383,10 @@ async function main(): Promise<void> {
     console.log("");
     console.log(moveNetTable(moveNet.figures, reference));
   }
+  if (video.figures.length) {
+    console.log(`\nVideo: ${video.clip}`);
+    console.log(videoTable(video.figures));
+  }
   if (kernels.length) {
     console.log("");
     console.log(table(
@@ -410,6 +431,7 @@ async function main(): Promise<void> {
       ceilings: providers.map((p) => p.ceilings),
       endToEnd,
       moveNet: moveNet.figures,
+      video: video.figures,
       kernels,
     };
     await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");

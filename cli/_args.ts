@@ -118,7 +118,23 @@ const POSENET_ONLY: readonly OptionName[] = [
 ];
 const MULTI_ONLY: readonly OptionName[] = ["max-detections", "score-threshold", "nms-radius"];
 
-function parseInteger(option: string, text: string, min: number, max: number): number {
+/**
+ * An integer option's value, checked against `[min, max]`.
+ *
+ * @param option The option, e.g. `--stride`, named in the message.
+ * @param text Its text.
+ * @param min Least value.
+ * @param max Greatest value.
+ * @returns The integer.
+ * @throws {UsageError} When it is not an integer or out of range.
+ *
+ * @example
+ * ```ts
+ * import { parseInteger } from "./_args.ts";
+ * console.log(parseInteger("--in-flight", "4", 1, 16)); // 4
+ * ```
+ */
+export function parseInteger(option: string, text: string, min: number, max: number): number {
   const value = /^[+]?\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
   if (!Number.isSafeInteger(value)) {
     throw new UsageError(`${option} must be an integer, got ${JSON.stringify(text)}`);
@@ -129,7 +145,23 @@ function parseInteger(option: string, text: string, min: number, max: number): n
   return value;
 }
 
-function parseNumber(
+/**
+ * A number option's value, checked by `check`.
+ *
+ * @param option The option, named in the message.
+ * @param text Its text.
+ * @param check Whether the value is in range.
+ * @param range The range in words, for the message.
+ * @returns The number.
+ * @throws {UsageError} When it is not a finite number or fails `check`.
+ *
+ * @example
+ * ```ts
+ * import { parseNumber } from "./_args.ts";
+ * console.log(parseNumber("--min-score", "0.3", (v) => v >= 0 && v <= 1, "between 0 and 1")); // 0.3
+ * ```
+ */
+export function parseNumber(
   option: string,
   text: string,
   check: (value: number) => boolean,
@@ -174,6 +206,27 @@ function parseResolution(text: string, stride: OutputStride): number | InputReso
   return width === height ? width : { width, height };
 }
 
+/**
+ * `--webgpu`'s value: a provider name, checked by the library's rule.
+ *
+ * @param text The value.
+ * @returns The provider.
+ * @throws {UsageError} For an unknown provider.
+ *
+ * @example
+ * ```ts
+ * import { parseWebGpuOption } from "./_args.ts";
+ * console.log(parseWebGpuOption("dawn")); // "dawn"
+ * ```
+ */
+export function parseWebGpuOption(text: string): WebGpuProvider {
+  try {
+    return resolveWebGpuProvider(text);
+  } catch (err) {
+    throw new UsageError(`--webgpu: ${errorText(err)}`);
+  }
+}
+
 type Values = Partial<Record<OptionName, string | boolean>>;
 
 /** `--model` (a name, else a PoseNet model.json path or URL) and `--model-url`. */
@@ -206,31 +259,48 @@ function parseModelOptions(
   return { model: "posenet", modelGiven: true, modelUrl: text };
 }
 
-/** Tokenises with `parseArgs`; checks names, values and repeats in order. */
-function tokenise(args: readonly string[]): { values: Values; positionals: string[] } | "help" {
+/**
+ * Tokenises with `parseArgs` against an option table; checks names, values and repeats in order.
+ *
+ * @param args The arguments.
+ * @param options The options, as `parseArgs` takes them (with a boolean `help`).
+ * @returns The values by option name and the positionals, or `"help"` at `--help` / `-h`.
+ * @throws {UsageError} For an unknown or repeated option, a value given to a flag or missing.
+ *
+ * @example
+ * ```ts
+ * import { tokenise } from "./_args.ts";
+ * const options = { out: { type: "string" }, help: { type: "boolean", short: "h" } } as const;
+ * console.log(tokenise(["a.mp4", "--out", "o.mp4"], options)); // { values: { out: "o.mp4" }, positionals: ["a.mp4"] }
+ * ```
+ */
+export function tokenise<O extends Record<string, { type: "string" | "boolean"; short?: string }>>(
+  args: readonly string[],
+  options: O,
+): { values: Partial<Record<keyof O, string | boolean>>; positionals: string[] } | "help" {
   const { tokens } = parseArgs({
     args: [...args],
-    options: OPTIONS,
+    options,
     strict: false, // strict mode refuses values that start with "-", e.g. `--stride -8`
     allowPositionals: true,
     tokens: true,
   });
-  const values: Values = {};
+  const values: Partial<Record<keyof O, string | boolean>> = {};
   const positionals: string[] = [];
   for (const token of tokens) {
     if (token.kind === "positional") positionals.push(token.value);
     if (token.kind !== "option") continue;
     const { name, rawName, value } = token;
-    if (!Object.hasOwn(OPTIONS, name)) {
+    if (!Object.hasOwn(options, name)) {
       throw new UsageError(`unknown option ${rawName} (see --help)`);
     }
-    const option = name as OptionName;
+    const option = name as keyof O;
     if (option === "help") return "help";
-    const flag = `--${option}`;
-    if (OPTIONS[option].type === "boolean" && value !== undefined) {
+    const flag = `--${name}`;
+    if (options[option].type === "boolean" && value !== undefined) {
       throw new UsageError(`${flag} takes no value`);
     }
-    if (OPTIONS[option].type === "string" && value === undefined) {
+    if (options[option].type === "string" && value === undefined) {
       throw new UsageError(`${flag} needs a value`);
     }
     if (values[option] !== undefined) throw new UsageError(`${flag} is given twice`);
@@ -258,7 +328,7 @@ function tokenise(args: readonly string[]): { values: Values; positionals: strin
  * ```
  */
 export function parsePoseArgs(args: readonly string[]): PoseCliOptions | "help" {
-  const parsed = tokenise(args);
+  const parsed = tokenise(args, OPTIONS);
   if (parsed === "help") return "help";
   const { values, positionals } = parsed;
   if (positionals.length === 0) {
@@ -303,14 +373,7 @@ export function parsePoseArgs(args: readonly string[]): PoseCliOptions | "help" 
     throw new UsageError("--min-score needs --out");
   }
   const webgpuText = text("webgpu");
-  let webgpu: WebGpuProvider | undefined;
-  if (webgpuText !== undefined) {
-    try {
-      webgpu = resolveWebGpuProvider(webgpuText);
-    } catch (err) {
-      throw new UsageError(`--webgpu: ${errorText(err)}`);
-    }
-  }
+  const webgpu = webgpuText === undefined ? undefined : parseWebGpuOption(webgpuText);
   const unit = (v: number) => v >= 0 && v <= 1;
   return {
     image,

@@ -17,6 +17,7 @@ import type {
   MoveNetConfig,
   MoveNetModelType,
   PoseDetector,
+  PoseNetDetectorConfig,
 } from "../detectors/detector_types.ts";
 import type { PoseImage } from "../runtime/pose_image.ts";
 import type { ModelConfig, PoseNet } from "../detectors/posenet_model.ts";
@@ -194,6 +195,8 @@ export interface PoseCliLoaders {
   readonly loadModel?: PoseCliLoader;
   /** Loads a MoveNet detector. */
   readonly loadDetector?: PoseCliDetectorLoader;
+  /** Loads PoseNet behind the detector interface (`pose video`): `createDetector("PoseNet")`. */
+  readonly loadPoseNetDetector?: (config: PoseNetDetectorConfig) => Promise<PoseDetector>;
 }
 
 /** What a loader gets besides the model's own options. */
@@ -214,6 +217,14 @@ const MOVENET_OUTPUT_STRIDE = 4;
 async function defaultLoader(config: PoseCliLoadConfig): Promise<PoseCliModel> {
   const { load } = await import("../detectors/posenet_model.ts");
   return await load(config);
+}
+
+/** `createDetector("PoseNet", config)`, imported lazily. */
+async function defaultPoseNetDetectorLoader(
+  config: PoseNetDetectorConfig,
+): Promise<PoseDetector> {
+  const { createDetector } = await import("../detectors/pose_detector.ts");
+  return await createDetector("PoseNet", config);
 }
 
 /** `createDetector("MoveNet", config)`, imported lazily. */
@@ -317,4 +328,85 @@ export async function estimateWithModel(
   } finally {
     disposeQuietly(net);
   }
+}
+
+/**
+ * A model `pose video --model` names: the `pose` command's, and MoveNet MultiPose.
+ *
+ * @example
+ * ```ts
+ * import type { VideoModelName } from "./_model.ts";
+ * const model: VideoModelName = "movenet-multipose";
+ * ```
+ */
+export type VideoModelName = PoseCliModelName | "movenet-multipose";
+
+/** The `modelType` of each MoveNet model `pose video` takes. */
+const VIDEO_MOVENET_TYPES: Readonly<Record<Exclude<VideoModelName, "posenet">, MoveNetModelType>> =
+  Object.freeze({ ...MOVENET_MODEL_TYPES, "movenet-multipose": "MultiPose.Lightning" });
+
+/**
+ * Every model name `pose video --model` takes.
+ *
+ * @example
+ * ```ts
+ * import { VIDEO_MODELS } from "./_model.ts";
+ * console.log(VIDEO_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder, movenet-multipose
+ * ```
+ */
+export const VIDEO_MODELS: readonly VideoModelName[] = Object.freeze([
+  "posenet",
+  ...(Object.keys(VIDEO_MOVENET_TYPES) as (keyof typeof VIDEO_MOVENET_TYPES)[]),
+]);
+
+/**
+ * Loads the model `model` names behind the detector interface, for video: MoveNet with
+ * `createDetector("MoveNet", {modelType})` (MultiPose included), PoseNet with
+ * `createDetector("PoseNet")` (its default resolution and stride).
+ *
+ * @param model The model's CLI name.
+ * @param config Weights, provider and the progress sink.
+ * @param loaders The loaders; absent ones are the library's.
+ * @returns The detector; the caller disposes of it.
+ *
+ * @example
+ * ```ts
+ * import { loadPoseDetector } from "./_model.ts";
+ *
+ * const detector = await loadPoseDetector("movenet-lightning", {}, {});
+ * console.log(detector.model); // "MoveNet SinglePose.Lightning"
+ * detector.dispose();
+ * ```
+ */
+export async function loadPoseDetector(
+  model: VideoModelName,
+  config: DetectorConfigBase,
+  loaders: PoseCliLoaders,
+): Promise<PoseDetector> {
+  if (model === "posenet") {
+    return await (loaders.loadPoseNetDetector ?? defaultPoseNetDetectorLoader)(config);
+  }
+  const load = loaders.loadDetector ?? defaultDetectorLoader;
+  return await load({ modelType: VIDEO_MOVENET_TYPES[model], ...config });
+}
+
+/**
+ * Where custom weights are: a path that looks like a URL is a `URL`, anything else a file path
+ * resolved by `fromCwd`.
+ *
+ * @param model The `--model` or `--model-url` text.
+ * @param fromCwd Resolves a relative path.
+ * @returns The location the loaders take.
+ *
+ * @example
+ * ```ts
+ * import { modelLocation } from "./_model.ts";
+ * console.log(modelLocation("https://example.com/model.json", (p) => p) instanceof URL); // true
+ * console.log(modelLocation("w/model.json", (p) => `/home/${p}`)); // "/home/w/model.json"
+ * ```
+ */
+export function modelLocation(model: string, fromCwd: (path: string) => string): string | URL {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(model) || model.startsWith("file:")
+    ? new URL(model)
+    : fromCwd(model);
 }

@@ -121,4 +121,6 @@ Options:
 The PoseNet-only options (--resolution, --stride, --multi, --max-detections, --score-threshold,
 --nms-radius) are a usage error with a MoveNet model. Errors print one line "pose: <message>" on
 stderr; the exit code is 1, or 2 for a bad command line.
+
+For a video (JSON lines per frame, an annotated MP4; needs ffmpeg): deno task pose video --help
 `;

@@ -82,6 +82,11 @@ export interface DrawPosesOptions {
   readonly lineWidth?: number;
   /** Keypoint disc radius in pixels (outline included). Default `max(4, round(1.5 * lineWidth))`. */
   readonly keypointRadius?: number;
+  /**
+   * The colour of each pose, by its index in `poses` (e.g. by track id); default
+   * `POSE_COLORS[i % 8]`. A pose past the end of the list gets its default colour.
+   */
+  readonly colors?: readonly Rgb[];
 }
 
 /** The default bone width for an image size: `max(2, round(min(width, height) / 200))`. */
@@ -101,7 +106,7 @@ function checkPositive(value: unknown, name: string): number {
 /**
  * Draws poses onto a copy of an RGBA image.
  *
- * For each pose, in its own colour from {@linkcode POSE_COLORS}: the bones of
+ * For each pose, in its own colour (`options.colors`, else from {@linkcode POSE_COLORS}): the bones of
  * {@linkcode SKELETON} (PoseNet's `connectedPartNames`) whose two keypoints both score ≥
  * `minScore`, as anti-aliased lines with a dark border (`max(1.5, lineWidth / 3)` px), then a filled disc with a dark
  * outline at every keypoint scoring ≥ `minScore`. Later poses are drawn over earlier ones. Drawn
@@ -177,7 +182,7 @@ export function drawPoses(
   const canvas: Canvas = { data: out, width, height };
 
   poses.forEach((pose, poseIndex) => {
-    const color = POSE_COLORS[poseIndex % POSE_COLORS.length];
+    const color = options.colors?.[poseIndex] ?? POSE_COLORS[poseIndex % POSE_COLORS.length];
     const points = visibleKeypoints(pose, minScore);
     const bones: Array<readonly [Point, Point]> = [];
     for (const [a, b] of SKELETON) {

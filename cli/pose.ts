@@ -6,6 +6,7 @@
  * deno task pose photo.jpg                              # PoseNet, single pose, JSON on stdout
  * deno task pose group.jpg --multi --out o.png          # several people, plus an overlay PNG
  * deno task pose photo.jpg --model movenet-lightning    # MoveNet, same JSON shape
+ * deno task pose video in.mp4 --out o.mp4 --jsonl p.jsonl   # a video (ffmpeg), see video.ts
  * ```
  *
  * stdout carries exactly one JSON object (see {@linkcode PoseCliResult}); its keypoints have
@@ -28,9 +29,10 @@ import { drawPoses } from "./draw_overlay.ts";
 import { encodePng, readImageFile } from "./read_image.ts";
 import { parsePoseArgs, UsageError } from "./_args.ts";
 import { USAGE } from "./_usage.ts";
-import { estimateWithModel, type PoseCliLoaders } from "./_model.ts";
+import { estimateWithModel, modelLocation, type PoseCliLoaders } from "./_model.ts";
 import { errorLine, formatResult, type PoseCliResult } from "./_output.ts";
 import { stderrProgress } from "../models/_stderr_progress.ts";
+import { runVideoCli, type VideoCliIo } from "./video.ts";
 
 export { parsePoseArgs, type PoseCliOptions, UsageError } from "./_args.ts";
 export {
@@ -52,6 +54,10 @@ export {
   type PoseCliModelName,
 } from "./_model.ts";
 export { errorLine, formatResult, type PoseCliResult } from "./_output.ts";
+export { INTERRUPTED_EXIT_CODE, runVideoCli, type VideoCliIo } from "./video.ts";
+export { VIDEO_MODELS, type VideoModelName } from "./_model.ts";
+export type { StderrProgress } from "../models/_stderr_progress.ts";
+export { parseVideoArgs, VIDEO_USAGE, type VideoCliOptions } from "./_video_args.ts";
 export type { Keypoint, PartName, Pose, Vector2D } from "../decode/keypoints.ts";
 export type { PoseImage } from "../runtime/pose_image.ts";
 export { InvalidInputError, PoseNetError } from "../errors.ts";
@@ -68,7 +74,8 @@ export { InvalidInputError, PoseNetError } from "../errors.ts";
  * console.log(await runPoseCli(["--help"], io)); // 0, after printing the usage
  * ```
  */
-export interface PoseCliIo extends PoseCliLoaders {
+export interface PoseCliIo
+  extends PoseCliLoaders, Pick<VideoCliIo, "progressLine" | "onInterrupt"> {
   /** Receives stdout text (the JSON result, the help). */
   stdout(text: string): void | Promise<void>;
   /** Receives stderr text (notes and the error line), each ending in a newline. */
@@ -81,13 +88,6 @@ export interface PoseCliIo extends PoseCliLoaders {
    * {@linkcode processIo} sets this to `$INIT_CWD`, the directory the task was started from.
    */
   cwd?: string;
-}
-
-/** A model path that looks like a URL is passed as a URL; anything else as a file path. */
-function modelLocation(model: string, fromCwd: (path: string) => string): string | URL {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(model) || model.startsWith("file:")
-    ? new URL(model)
-    : fromCwd(model);
 }
 
 /** Mirrors an RGBA image left to right. */
@@ -116,6 +116,8 @@ async function writeOverlay(path: string, shown: string, png: Uint8Array): Promi
 /**
  * Runs the `pose` command.
  *
+ * `pose video …` is {@linkcode runVideoCli} (`video.ts`).
+ *
  * Order: parse the options, read and decode the image, load the model, estimate, dispose of the
  * model (whatever happened), print the JSON, then (with `--out`) write the overlay.
  *
@@ -135,6 +137,7 @@ async function writeOverlay(path: string, shown: string, png: Uint8Array): Promi
  * ```
  */
 export async function runPoseCli(args: readonly string[], io: PoseCliIo): Promise<number> {
+  if (args[0] === "video") return await runVideoCli(args.slice(1), io);
   try {
     const options = parsePoseArgs(args);
     if (options === "help") {
@@ -201,7 +204,8 @@ function invocationDir(): string | undefined {
 
 /**
  * The process's own stdout and stderr as a {@linkcode PoseCliIo}. Progress goes to stderr: on a
- * terminal as one line that updates in place, otherwise as plain lines.
+ * terminal as one line that updates in place, otherwise as plain lines. Ctrl-C stops a video run
+ * cleanly (a second one exits at once).
  *
  * @returns The io for `runPoseCli` in a real process.
  *
@@ -222,7 +226,24 @@ export function processIo(): PoseCliIo {
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => line.write(text),
     progress: (message) => line.progress(message),
+    progressLine: line,
+    onInterrupt: onSigint,
   };
+}
+
+/** Calls `listener` on SIGINT until unsubscribed; a second Ctrl-C exits at once. */
+function onSigint(listener: () => void): () => void {
+  let heard = 0;
+  const handler = () => {
+    if (++heard > 1) Deno.exit(130);
+    listener();
+  };
+  try {
+    Deno.addSignalListener("SIGINT", handler);
+  } catch {
+    return () => {}; // no signals here (e.g. Windows without a console)
+  }
+  return () => Deno.removeSignalListener("SIGINT", handler);
 }
 
 if (import.meta.main) {

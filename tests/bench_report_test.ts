@@ -46,6 +46,7 @@ Deno.test("bench --webgpu deno,dawn writes one ceilings row and one engine per p
       "--resolutions",
       "33",
       "--no-kernels",
+      "--no-video",
       "--json",
       json,
     ],
