@@ -99,7 +99,8 @@ export class PoseNet {
   #network: PoseNetNetwork;
   #preprocess: PreprocessKernel;
   #decoder: SinglePoseDecoder;
-  #multiDecoder: MultiPoseDecoder;
+  #buildMultiDecoder: () => Promise<MultiPoseDecoder>;
+  #multiDecoder: Promise<MultiPoseDecoder> | undefined;
   #lastMultiPoseReadback: MultiPoseReadback | undefined;
   #ownsContext: boolean;
   #slots: SlotPool;
@@ -111,7 +112,9 @@ export class PoseNet {
    * @param network Built network.
    * @param preprocess Preprocessing pass for its input size.
    * @param decoder Single-pose decode for its heatmap size.
-   * @param multiDecoder Multi-pose decode for its heatmap size.
+   * @param buildMultiDecoder Builds the multi-pose decode for its heatmap size; called by the
+   *   first {@linkcode PoseNet.estimateMultiplePoses}, so a model used for single poses only
+   *   never compiles its shaders.
    * @param ownsContext Whether `dispose()` destroys the device.
    * @param maxFramesInFlight Slots, one per frame in flight.
    */
@@ -120,7 +123,7 @@ export class PoseNet {
     network: PoseNetNetwork,
     preprocess: PreprocessKernel,
     decoder: SinglePoseDecoder,
-    multiDecoder: MultiPoseDecoder,
+    buildMultiDecoder: () => Promise<MultiPoseDecoder>,
     ownsContext: boolean,
     maxFramesInFlight: number,
   ) {
@@ -128,7 +131,7 @@ export class PoseNet {
     this.#network = network;
     this.#preprocess = preprocess;
     this.#decoder = decoder;
-    this.#multiDecoder = multiDecoder;
+    this.#buildMultiDecoder = buildMultiDecoder;
     this.#ownsContext = ownsContext;
     this.#slots = new SlotPool(
       context,
@@ -250,8 +253,9 @@ export class PoseNet {
       this.inputResolution.height,
       flip,
     );
-    const decoder = this.#multiDecoder;
     return await this.#inSlot(checked, flip, async (slot) => {
+      const decoder = await this.#multiPoseDecoder();
+      this.#assertNotDisposed();
       const device = this.context.device;
       slot.multiPose ??= await scopedGpuWork(
         this.context,
@@ -348,6 +352,22 @@ export class PoseNet {
     }
   }
 
+  /**
+   * The multi-pose decode, built by the first call that needs it (its pipelines are the largest
+   * shaders the model has, and a single-pose user never needs them); concurrent first calls share
+   * one build, and a failed build is tried again by the next call.
+   */
+  #multiPoseDecoder(): Promise<MultiPoseDecoder> {
+    if (this.#multiDecoder === undefined) {
+      const building = this.#buildMultiDecoder();
+      this.#multiDecoder = building;
+      building.catch(() => {
+        if (this.#multiDecoder === building) this.#multiDecoder = undefined;
+      });
+    }
+    return this.#multiDecoder;
+  }
+
   #checkImage(image: PoseImage): CheckedImage {
     if (this.#slots.closed) {
       throw new DisposedError(DISPOSED_MESSAGE);
@@ -437,11 +457,12 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
     // Where both decoders find the heatmap and offsets in the fused heads.
     const heads = fusedHeadsLayout(network);
     const decoder = await createSinglePoseDecoder(context, heads);
-    const multiDecoder = await createMultiPoseDecoder(context, {
-      ...heads,
-      displacementFwdChannel: HEAD_LAYOUT.displacementFwd,
-      displacementBwdChannel: HEAD_LAYOUT.displacementBwd,
-    });
+    const buildMultiDecoder = () =>
+      createMultiPoseDecoder(context, {
+        ...heads,
+        displacementFwdChannel: HEAD_LAYOUT.displacementFwd,
+        displacementBwdChannel: HEAD_LAYOUT.displacementBwd,
+      });
     // A device lost while the pipelines were built would give a model that can never run.
     context.assertAlive();
     return new PoseNet(
@@ -449,7 +470,7 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       network,
       preprocess,
       decoder,
-      multiDecoder,
+      buildMultiDecoder,
       config.context === undefined,
       maxFramesInFlight,
     );
