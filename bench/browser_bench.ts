@@ -28,7 +28,14 @@ try {
     const info = await page.evaluate<Record<string, string>>(`poseTest.adapter("${adapter}")`);
     const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") ||
       "(unnamed: ANGLE)";
-    for (const [model, multi] of [["posenet", false], ["posenet", true], ["movenet-lightning", false], ["movenet-thunder", false]] as const) {
+    for (
+      const [model, multi] of [
+        ["posenet", false],
+        ["posenet", true],
+        ["movenet-lightning", false],
+        ["movenet-thunder", false],
+      ] as const
+    ) {
       await page.evaluate(`poseTest.choose("${model}", ${multi}, "${adapter}")`);
       const fps = await page.evaluate<number>(
         `poseTest.framesPerSecond("samples/portrait.jpg", ${frames})`,

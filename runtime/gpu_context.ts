@@ -204,7 +204,9 @@ interface ProvidedAdapter {
  */
 export async function createGpuContext(options: GpuContextOptions = {}): Promise<GpuContext> {
   const provider = resolveWebGpuProvider(options.provider);
-  if (options.featureLevel !== undefined && !["core", "compatibility"].includes(options.featureLevel)) {
+  if (
+    options.featureLevel !== undefined && !["core", "compatibility"].includes(options.featureLevel)
+  ) {
     throw new InvalidInputError(
       `featureLevel must be "core" or "compatibility", got ${showJson(options.featureLevel)}`,
     );

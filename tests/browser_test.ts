@@ -8,7 +8,8 @@
  * the skeleton drawn is written to `out/browser_screenshot.png`.
  *
  * Skipped, saying why, only where no Chromium is installed (`.ci/run` installs
- * `chromium-headless-shell`).
+ * `chromium-headless-shell` wherever Debian has it, and sets `POSENET_REQUIRE_BROWSER=1`, which
+ * makes a missing browser a failure instead).
  *
  * @module
  */
@@ -25,6 +26,12 @@ import { ChromiumPage, findChromium } from "./support/chromium.ts";
 import { moduleTempDir } from "./support/temp_dir.ts";
 
 const chromium = await findChromium();
+if (!chromium && Deno.env.get("POSENET_REQUIRE_BROWSER") === "1") {
+  throw new Error(
+    "browser_test: POSENET_REQUIRE_BROWSER=1 (.ci/run installed chromium-headless-shell) but no " +
+      "Chromium was found",
+  );
+}
 if (!chromium) {
   console.warn(
     "browser_test: SKIPPED: no Chromium found (apt-get install -y chromium-headless-shell, or " +
@@ -107,10 +114,15 @@ Deno.test({
     fixtures["dress.png"] = halve(
       await readImageFile(new URL("single_green_dress_crop.jpg", PHOTOS).pathname),
     );
-    fixtures["group.png"] = halve(await readImageFile(new URL("group4_standing.jpg", PHOTOS).pathname));
+    fixtures["group.png"] = halve(
+      await readImageFile(new URL("group4_standing.jpg", PHOTOS).pathname),
+    );
     await Deno.mkdir(join(site, "fixtures"));
     for (const [name, image] of Object.entries(fixtures)) {
-      await Deno.writeFile(join(site, "fixtures", name), encodePng(image.data, image.width, image.height));
+      await Deno.writeFile(
+        join(site, "fixtures", name),
+        encodePng(image.data, image.width, image.height),
+      );
     }
     const decoded = async (name: string) =>
       decodeImage(await Deno.readFile(join(site, "fixtures", name)), name);
@@ -127,14 +139,26 @@ Deno.test({
       assert.equal(adapter.backend, "browser");
 
       const cases = [
-        { model: "posenet", multi: false, image: "portrait.png" },
-        { model: "posenet", multi: false, image: "dress.png" },
-        { model: "posenet", multi: true, image: "group.png" },
-        { model: "movenet-lightning", multi: false, image: "portrait.png" },
+        { model: "posenet", multi: false, image: "portrait.png", adapter: "compatibility" },
+        { model: "posenet", multi: false, image: "dress.png", adapter: "compatibility" },
+        { model: "posenet", multi: true, image: "group.png", adapter: "compatibility" },
+        {
+          model: "movenet-lightning",
+          multi: false,
+          image: "portrait.png",
+          adapter: "compatibility",
+        },
+        // A plain request: SwiftShader here; the multi-pose shaders must compile on it too.
+        { model: "posenet", multi: true, image: "group.png", adapter: "core" },
       ];
-      for (const { model, multi, image } of cases) {
-        await t.step(`${model} ${multi ? "multi" : "single"} pose on ${image}`, async () => {
-          await page.evaluate(`poseTest.choose(${JSON.stringify(model)}, ${multi}, "compatibility")`);
+      for (const { model, multi, image, adapter } of cases) {
+        const what = `${model} ${multi ? "multi" : "single"} pose on ${image}, ${adapter} adapter`;
+        await t.step(what, async () => {
+          await page.evaluate(`poseTest.choose(${JSON.stringify(model)}, ${multi}, "${adapter}")`);
+          const { featureLevel } = await page.evaluate<{ featureLevel: string }>(
+            `poseTest.adapter("${adapter}")`,
+          );
+          assert.equal(featureLevel, adapter);
           const result = await page.evaluate<{ poses: DetectedPose[]; ms: number }>(
             `poseTest.estimate("fixtures/${image}")`,
           );
@@ -165,18 +189,26 @@ Deno.test({
         });
       }
 
-      await t.step("the game scores the same pose, moved and smaller, above another pose", async () => {
-        await page.evaluate(`poseTest.choose("posenet", false, "compatibility")`);
-        const matching = await page.evaluate<number>(
-          `poseTest.similarity("fixtures/portrait.png", "fixtures/portrait_moved.png")`,
-        );
-        const mismatched = await page.evaluate<number>(
-          `poseTest.similarity("fixtures/portrait.png", "fixtures/dress.png")`,
-        );
-        console.log(`  similarity: matching ${matching.toFixed(3)}, mismatched ${mismatched.toFixed(3)}`);
-        assert.ok(matching > 0.9, `a moved copy of the pose scores only ${matching}`);
-        assert.ok(matching > mismatched + 0.1, `matching ${matching} vs mismatched ${mismatched}`);
-      });
+      await t.step(
+        "the game scores the same pose, moved and smaller, above another pose",
+        async () => {
+          await page.evaluate(`poseTest.choose("posenet", false, "compatibility")`);
+          const matching = await page.evaluate<number>(
+            `poseTest.similarity("fixtures/portrait.png", "fixtures/portrait_moved.png")`,
+          );
+          const mismatched = await page.evaluate<number>(
+            `poseTest.similarity("fixtures/portrait.png", "fixtures/dress.png")`,
+          );
+          console.log(
+            `  similarity: matching ${matching.toFixed(3)}, mismatched ${mismatched.toFixed(3)}`,
+          );
+          assert.ok(matching > 0.9, `a moved copy of the pose scores only ${matching}`);
+          assert.ok(
+            matching > mismatched + 0.1,
+            `matching ${matching} vs mismatched ${mismatched}`,
+          );
+        },
+      );
 
       await t.step("a screenshot shows the frame with the skeleton drawn", async () => {
         await page.evaluate(`poseTest.choose("posenet", true, "compatibility")`);
@@ -191,7 +223,9 @@ Deno.test({
         for (let i = 0; i < shot.data.length; i += 4) {
           if (shot.data[i] === r && shot.data[i + 1] === g && shot.data[i + 2] === b) coloured++;
         }
-        console.log(`  out/browser_screenshot.png: ${shot.width}x${shot.height}, ${coloured} skeleton pixels`);
+        console.log(
+          `  out/browser_screenshot.png: ${shot.width}x${shot.height}, ${coloured} skeleton pixels`,
+        );
         assert.ok(coloured > 500, `only ${coloured} pixels of the first pose's colour`);
       });
     } catch (error) {

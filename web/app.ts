@@ -22,43 +22,44 @@ import { drawSkeletons, drawTarget } from "./draw_skeleton.ts";
 import { type GamePose, PoseGame, poseSimilarity } from "./pose_game.ts";
 
 /** The models the page offers, by the `model` select's values. */
-const MODELS: Readonly<Record<string, { label: string; make(gpu: GpuContext): Promise<PoseDetector> }>> =
-  {
-    "posenet": {
-      label: "PoseNet",
-      make: (context) =>
-        createDetector("PoseNet", { modelUrl: "models/posenet.json", inputResolution: 257, context }),
-    },
-    "movenet-lightning": {
-      label: "MoveNet Lightning",
-      make: (context) =>
-        createDetector("MoveNet", {
-          modelType: "SinglePose.Lightning",
-          modelUrl: "models/movenet-lightning.json",
-          context,
-        }),
-    },
-    "movenet-thunder": {
-      label: "MoveNet Thunder",
-      make: (context) =>
-        createDetector("MoveNet", {
-          modelType: "SinglePose.Thunder",
-          modelUrl: "models/movenet-thunder.json",
-          context,
-        }),
-    },
-    // MoveNet MultiPose: the weights are served; the detector comes with createDetector's
-    // "MultiPose.Lightning" model type.
-    "movenet-multipose": {
-      label: "MoveNet MultiPose",
-      make: (context) =>
-        createDetector("MoveNet", {
-          modelType: "MultiPose.Lightning",
-          modelUrl: "models/movenet-multipose.json",
-          context,
-        }),
-    },
-  };
+const MODELS: Readonly<
+  Record<string, { label: string; make(gpu: GpuContext): Promise<PoseDetector> }>
+> = {
+  "posenet": {
+    label: "PoseNet",
+    make: (context) =>
+      createDetector("PoseNet", { modelUrl: "models/posenet.json", inputResolution: 257, context }),
+  },
+  "movenet-lightning": {
+    label: "MoveNet Lightning",
+    make: (context) =>
+      createDetector("MoveNet", {
+        modelType: "SinglePose.Lightning",
+        modelUrl: "models/movenet-lightning.json",
+        context,
+      }),
+  },
+  "movenet-thunder": {
+    label: "MoveNet Thunder",
+    make: (context) =>
+      createDetector("MoveNet", {
+        modelType: "SinglePose.Thunder",
+        modelUrl: "models/movenet-thunder.json",
+        context,
+      }),
+  },
+  // MoveNet MultiPose: the weights are served; the detector comes with createDetector's
+  // "MultiPose.Lightning" model type.
+  "movenet-multipose": {
+    label: "MoveNet MultiPose",
+    make: (context) =>
+      createDetector("MoveNet", {
+        modelType: "MultiPose.Lightning",
+        modelUrl: "models/movenet-multipose.json",
+        context,
+      }),
+  },
+};
 
 /** Adapter choice: `auto` is createGpuContext's default (core, else compatibility). */
 type AdapterChoice = "auto" | FeatureLevel;
@@ -168,7 +169,9 @@ function showGame(now: number) {
 function scoreFrame(pose: DetectedPose | undefined, now: number) {
   lastPose = pose;
   if (customTarget) {
-    $("match").textContent = pose ? `${Math.round(100 * poseSimilarity(customTarget, pose))}%` : "–";
+    $("match").textContent = pose
+      ? `${Math.round(100 * poseSimilarity(customTarget, pose))}%`
+      : "–";
     return;
   }
   if (!playing) return;
@@ -230,7 +233,8 @@ async function runVideo() {
 
 function describeGpu(g: GpuContext): string {
   const { description, vendor, architecture, featureLevel, backend } = g.adapter;
-  const name = [vendor, architecture, description].filter(Boolean).join(" ") || "an unnamed adapter";
+  const name = [vendor, architecture, description].filter(Boolean).join(" ") ||
+    "an unnamed adapter";
   return `${name} (${featureLevel}, ${backend})`;
 }
 
@@ -256,7 +260,9 @@ async function showStill(url: string) {
   const poses = await detector.estimatePoses(pixels, { maxPoses: multi ? 5 : 1 });
   show(bitmap, bitmap.width, bitmap.height, poses);
   scoreFrame(poses[0], performance.now());
-  status(`${MODELS[model].label} on ${describeGpu(await gpuFor(adapter))}: ${poses.length} pose(s)`);
+  status(
+    `${MODELS[model].label} on ${describeGpu(await gpuFor(adapter))}: ${poses.length} pose(s)`,
+  );
 }
 
 $("webcam").onclick = async () => {
@@ -270,7 +276,9 @@ $<HTMLInputElement>("file").onchange = (event) => {
   const file = (event.target as HTMLInputElement).files?.[0];
   if (!file) return;
   const url = URL.createObjectURL(file);
-  (file.type.startsWith("image/") ? showStill(url) : playSource(url)).catch((e) => status(String(e)));
+  (file.type.startsWith("image/") ? showStill(url) : playSource(url)).catch((e) =>
+    status(String(e))
+  );
 };
 $("sample").onclick = () => showStill("samples/portrait.jpg").catch((e) => status(String(e)));
 

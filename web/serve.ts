@@ -33,7 +33,10 @@ export function serveStatic(
     { hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0, onListen() {} },
     async (request) => {
       const path = decodeURIComponent(new URL(request.url).pathname);
-      const relative = normalize(path.endsWith("/") ? `${path}index.html` : path).replace(/^\/+/, "");
+      const relative = normalize(path.endsWith("/") ? `${path}index.html` : path).replace(
+        /^\/+/,
+        "",
+      );
       if (relative.startsWith("..")) return new Response("forbidden", { status: 403 });
       try {
         const body = await Deno.readFile(join(root, relative));
@@ -49,7 +52,10 @@ export function serveStatic(
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { dir: { type: "string", default: "out/web" }, port: { type: "string", default: "8000" } },
+    options: {
+      dir: { type: "string", default: "out/web" },
+      port: { type: "string", default: "8000" },
+    },
   });
   const server = serveStatic(values.dir, { port: Number(values.port) });
   console.log(`serving ${values.dir} on http://127.0.0.1:${server.addr.port}/`);

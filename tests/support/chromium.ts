@@ -67,7 +67,11 @@ export class ChromiumPage {
   /** Launches Chromium and attaches to a blank page. */
   static async launch(
     binary: string,
-    options: { readonly flags?: readonly string[]; readonly width?: number; readonly height?: number } = {},
+    options: {
+      readonly flags?: readonly string[];
+      readonly width?: number;
+      readonly height?: number;
+    } = {},
   ): Promise<ChromiumPage> {
     const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
     const process = new Deno.Command(binary, {
@@ -108,7 +112,10 @@ export class ChromiumPage {
           .map((a) => a.value ?? a.description ?? "").join(" ");
         attached.log.push(`console.${params.type}: ${args}`);
       } else if (method === "Runtime.exceptionThrown") {
-        const details = params.exceptionDetails as { text: string; exception?: { description?: string } };
+        const details = params.exceptionDetails as {
+          text: string;
+          exception?: { description?: string };
+        };
         attached.log.push(`exception: ${details.exception?.description ?? details.text}`);
       }
     });
@@ -194,7 +201,9 @@ export class ChromiumPage {
 
   /** Closes the browser (politely, then by force) and removes its profile. */
   async close(): Promise<void> {
-    await withTimeout(this.#send("Browser.close", {}, ""), 5_000, "closing Chromium").catch(() => {});
+    await withTimeout(this.#send("Browser.close", {}, ""), 5_000, "closing Chromium").catch(
+      () => {},
+    );
     try {
       this.#socket.close();
     } catch {
@@ -217,14 +226,15 @@ export class ChromiumPage {
 
 /** Reads Chromium's stderr until it prints its DevTools WebSocket address; drains the rest. */
 async function devToolsUrl(stderr: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = stderr.getReader();
+  const decoder = new TextDecoder();
   let text = "";
   const found = await withTimeout(
     (async () => {
       while (true) {
         const { value, done } = await reader.read();
         if (done) throw new Error(`Chromium exited before DevTools started: ${text.slice(-2000)}`);
-        text += value;
+        text += decoder.decode(value, { stream: true });
         const match = text.match(/DevTools listening on (ws:\/\/\S+)/);
         if (match) return match[1];
       }
