@@ -16,6 +16,7 @@
  */
 
 import { DisposedError, InvalidInputError, PoseNetError } from "../errors.ts";
+import { builtOnFirstUse } from "./_first_use.ts";
 import type { PoseNetHeads } from "../decode/heads.ts";
 import { applyInputTransform, inputTransformFor } from "../decode/input_transform.ts";
 import type { Pose } from "../decode/keypoints.ts";
@@ -99,8 +100,8 @@ export class PoseNet {
   #network: PoseNetNetwork;
   #preprocess: PreprocessKernel;
   #decoder: SinglePoseDecoder;
-  #buildMultiDecoder: () => Promise<MultiPoseDecoder>;
-  #multiDecoder: Promise<MultiPoseDecoder> | undefined;
+  /** The multi-pose decode: its pipelines are built by the first multi-pose call. */
+  #multiPoseDecoder: () => Promise<MultiPoseDecoder>;
   #lastMultiPoseReadback: MultiPoseReadback | undefined;
   #ownsContext: boolean;
   #slots: SlotPool;
@@ -131,7 +132,7 @@ export class PoseNet {
     this.#network = network;
     this.#preprocess = preprocess;
     this.#decoder = decoder;
-    this.#buildMultiDecoder = buildMultiDecoder;
+    this.#multiPoseDecoder = builtOnFirstUse(buildMultiDecoder);
     this.#ownsContext = ownsContext;
     this.#slots = new SlotPool(
       context,
@@ -350,22 +351,6 @@ export class PoseNet {
     } finally {
       this.#slots.release(slot);
     }
-  }
-
-  /**
-   * The multi-pose decode, built by the first call that needs it (its pipelines are the largest
-   * shaders the model has, and a single-pose user never needs them); concurrent first calls share
-   * one build, and a failed build is tried again by the next call.
-   */
-  #multiPoseDecoder(): Promise<MultiPoseDecoder> {
-    if (this.#multiDecoder === undefined) {
-      const building = this.#buildMultiDecoder();
-      this.#multiDecoder = building;
-      building.catch(() => {
-        if (this.#multiDecoder === building) this.#multiDecoder = undefined;
-      });
-    }
-    return this.#multiDecoder;
   }
 
   #checkImage(image: PoseImage): CheckedImage {

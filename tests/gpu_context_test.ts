@@ -34,9 +34,9 @@ Deno.test("createGpuContext() without navigator.gpu says how to get WebGPU", asy
   assert.ok(navigator.gpu, "navigator.gpu is restored");
 });
 
-Deno.test("createGpuContext() asks for the feature level given and rejects another value", async () => {
+Deno.test("createGpuContext() asks navigator.gpu for the feature level given, rejects another", async () => {
   for (const featureLevel of ["core", "compatibility"] as const) {
-    const gpu = await createGpuContext({ featureLevel });
+    const gpu = await createGpuContext({ provider: "deno", featureLevel });
     try {
       assert.equal(gpu.adapter.featureLevel, featureLevel);
     } finally {
