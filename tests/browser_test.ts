@@ -4,8 +4,9 @@
  * through ANGLE) and driven over the DevTools protocol (`support/chromium.ts`). The page decodes
  * PNG fixtures itself (lossless, so it sees the same pixels as pngjs does here) and its keypoints
  * must equal this process's on Deno's WebGPU: PoseNet single and multi pose, MoveNet Lightning.
- * The game must score a matching pose above a mismatched one, and a screenshot of the page with
- * the skeleton drawn is written to `out/browser_screenshot.png`.
+ * The game must score a matching pose above a mismatched one, a screenshot of the page with the
+ * skeleton drawn is written to `out/browser_screenshot.png`, and the webcam loop must run on
+ * Chromium's fake camera.
  *
  * Skipped, saying why, only where no Chromium is installed (`.ci/run` installs
  * `chromium-headless-shell` wherever Debian has it, and sets `POSENET_REQUIRE_BROWSER=1`, which
@@ -22,7 +23,7 @@ import { decodeImage, encodePng, readImageFile } from "../cli/read_image.ts";
 import { POSE_COLORS } from "../cli/draw_overlay.ts";
 import { buildWeb } from "../web/build.ts";
 import { serveStatic } from "../web/serve.ts";
-import { ChromiumPage, findChromium } from "./support/chromium.ts";
+import { CHROMIUM_WEBGPU_FLAGS, ChromiumPage, findChromium } from "./support/chromium.ts";
 import { moduleTempDir } from "./support/temp_dir.ts";
 
 const chromium = await findChromium();
@@ -128,7 +129,14 @@ Deno.test({
       decodeImage(await Deno.readFile(join(site, "fixtures", name)), name);
 
     const server = serveStatic(site);
-    const page = await ChromiumPage.launch(chromium!);
+    const page = await ChromiumPage.launch(chromium!, {
+      // Chromium's own fake camera (a test pattern) for the page's webcam loop.
+      flags: [
+        ...CHROMIUM_WEBGPU_FLAGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+      ],
+    });
     const deno = new Map<string, PoseDetector>();
     try {
       await page.goto(`http://127.0.0.1:${server.addr.port}/index.html`);
@@ -227,6 +235,19 @@ Deno.test({
           `  out/browser_screenshot.png: ${shot.width}x${shot.height}, ${coloured} skeleton pixels`,
         );
         assert.ok(coloured > 500, `only ${coloured} pixels of the first pose's colour`);
+      });
+
+      await t.step("the webcam loop runs video frames and shows frames/s", async () => {
+        await page.evaluate(`poseTest.choose("movenet-lightning", false, "compatibility")`);
+        await page.evaluate(`document.getElementById("webcam").click()`);
+        let shown = "";
+        for (let i = 0; i < 120 && !/^[0-9.]+ frames\/s$/.test(shown); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          shown = await page.evaluate<string>(`document.getElementById("fps").textContent`);
+        }
+        console.log(`  fake camera, MoveNet Lightning: ${shown}`);
+        assert.match(shown, /^[0-9.]+ frames\/s$/);
+        assert.ok(Number.parseFloat(shown) > 0);
       });
     } catch (error) {
       console.error(`page log:\n${page.log.join("\n")}`);
