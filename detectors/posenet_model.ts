@@ -16,6 +16,7 @@
  */
 
 import { DisposedError, InvalidInputError, PoseNetError } from "../errors.ts";
+import { builtOnFirstUse } from "./_first_use.ts";
 import type { PoseNetHeads } from "../decode/heads.ts";
 import { applyInputTransform, inputTransformFor } from "../decode/input_transform.ts";
 import type { Pose } from "../decode/keypoints.ts";
@@ -99,7 +100,8 @@ export class PoseNet {
   #network: PoseNetNetwork;
   #preprocess: PreprocessKernel;
   #decoder: SinglePoseDecoder;
-  #multiDecoder: MultiPoseDecoder;
+  /** The multi-pose decode: its pipelines are built by the first multi-pose call. */
+  #multiPoseDecoder: () => Promise<MultiPoseDecoder>;
   #lastMultiPoseReadback: MultiPoseReadback | undefined;
   #ownsContext: boolean;
   #slots: SlotPool;
@@ -111,7 +113,9 @@ export class PoseNet {
    * @param network Built network.
    * @param preprocess Preprocessing pass for its input size.
    * @param decoder Single-pose decode for its heatmap size.
-   * @param multiDecoder Multi-pose decode for its heatmap size.
+   * @param buildMultiDecoder Builds the multi-pose decode for its heatmap size; called by the
+   *   first {@linkcode PoseNet.estimateMultiplePoses}, so a model used for single poses only
+   *   never compiles its shaders.
    * @param ownsContext Whether `dispose()` destroys the device.
    * @param maxFramesInFlight Slots, one per frame in flight.
    */
@@ -120,7 +124,7 @@ export class PoseNet {
     network: PoseNetNetwork,
     preprocess: PreprocessKernel,
     decoder: SinglePoseDecoder,
-    multiDecoder: MultiPoseDecoder,
+    buildMultiDecoder: () => Promise<MultiPoseDecoder>,
     ownsContext: boolean,
     maxFramesInFlight: number,
   ) {
@@ -128,7 +132,7 @@ export class PoseNet {
     this.#network = network;
     this.#preprocess = preprocess;
     this.#decoder = decoder;
-    this.#multiDecoder = multiDecoder;
+    this.#multiPoseDecoder = builtOnFirstUse(buildMultiDecoder);
     this.#ownsContext = ownsContext;
     this.#slots = new SlotPool(
       context,
@@ -250,8 +254,9 @@ export class PoseNet {
       this.inputResolution.height,
       flip,
     );
-    const decoder = this.#multiDecoder;
     return await this.#inSlot(checked, flip, async (slot) => {
+      const decoder = await this.#multiPoseDecoder();
+      this.#assertNotDisposed();
       const device = this.context.device;
       slot.multiPose ??= await scopedGpuWork(
         this.context,
@@ -437,11 +442,12 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
     // Where both decoders find the heatmap and offsets in the fused heads.
     const heads = fusedHeadsLayout(network);
     const decoder = await createSinglePoseDecoder(context, heads);
-    const multiDecoder = await createMultiPoseDecoder(context, {
-      ...heads,
-      displacementFwdChannel: HEAD_LAYOUT.displacementFwd,
-      displacementBwdChannel: HEAD_LAYOUT.displacementBwd,
-    });
+    const buildMultiDecoder = () =>
+      createMultiPoseDecoder(context, {
+        ...heads,
+        displacementFwdChannel: HEAD_LAYOUT.displacementFwd,
+        displacementBwdChannel: HEAD_LAYOUT.displacementBwd,
+      });
     // A device lost while the pipelines were built would give a model that can never run.
     context.assertAlive();
     return new PoseNet(
@@ -449,7 +455,7 @@ export async function load(config: ModelConfig = {}): Promise<PoseNet> {
       network,
       preprocess,
       decoder,
-      multiDecoder,
+      buildMultiDecoder,
       config.context === undefined,
       maxFramesInFlight,
     );

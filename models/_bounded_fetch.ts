@@ -86,9 +86,12 @@ export async function openBounded(
   };
 
   let response: Response;
+  // Called unbound: a browser's fetch throws "Illegal invocation" when called as a method of
+  // another object (this options object).
+  const fetchFn = options.fetch;
   try {
     response = await timed(
-      options.fetch(url, { signal: controller.signal }),
+      fetchFn(url, { signal: controller.signal }),
       "the server to answer",
     );
   } catch (e) {

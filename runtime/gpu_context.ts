@@ -1,12 +1,13 @@
 /**
- * Finding a WebGPU adapter and device on the chosen provider (Deno's built-in WebGPU or Dawn, see
- * `webgpu_provider.ts`), checking the limits the kernels rely on, and turning device loss into an
- * error instead of a hang.
+ * Finding a WebGPU adapter and device on the chosen provider (Deno's built-in WebGPU, the page's
+ * in a browser, or Dawn, see `webgpu_provider.ts`), checking the limits the kernels rely on, and
+ * turning device loss into an error instead of a hang.
  *
  * @module
  */
 
-import { DeviceLostError, WebGpuUnavailableError } from "../errors.ts";
+import { DeviceLostError, InvalidInputError, WebGpuUnavailableError } from "../errors.ts";
+import { showJson } from "../_describe.ts";
 import { type FeatureLevel, requestDawnAdapter } from "./_dawn_adapter.ts";
 import { readEnv } from "./_env.ts";
 import { WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
@@ -59,6 +60,14 @@ export interface AdapterSummary {
  * gpu.destroy();
  * ```
  *
+ * @example In a web page: WebGPU compatibility mode, where a GPU-less headless Chromium has lavapipe
+ * ```ts ignore
+ * import { createGpuContext, load } from "@posekit/posenet-webgpu";
+ *
+ * const gpu = await createGpuContext({ featureLevel: "compatibility" });
+ * const net = await load({ modelUrl: "models/posenet.json", context: gpu }); // fetched over HTTP
+ * ```
+ *
  * @example Dawn, on its OpenGL backend only
  * ```ts ignore
  * import { createGpuContext } from "./gpu_context.ts";
@@ -72,6 +81,13 @@ export interface AdapterSummary {
 export interface GpuContextOptions {
   /** Adapter power preference. */
   readonly powerPreference?: GPUPowerPreference;
+  /**
+   * The WebGPU feature level to ask `navigator.gpu` for: `"core"`, or `"compatibility"` (WebGPU
+   * compatibility mode, e.g. OpenGL ES; in headless Chromium without a GPU, the ANGLE adapter on
+   * Mesa's lavapipe, where a plain request gets the slower SwiftShader). Default: core, then
+   * compatibility when no core adapter exists. Dawn probes its backends' levels itself.
+   */
+  readonly featureLevel?: FeatureLevel;
   /**
    * The WebGPU implementation: `"deno"` (the host's `navigator.gpu`) or `"dawn"` (the npm
    * package `webgpu`, loaded on first use; needs `--allow-ffi`). Default: `$POSENET_WEBGPU`, else
@@ -138,10 +154,25 @@ const REQUIRED_STORAGE_BUFFERS = 6;
 /** How long a failed `mapAsync` waits for `device.lost` before it is reported as it is. */
 const LOSS_GRACE_MS = 100;
 
-const HOW_TO_GET_WEBGPU = "On a machine without a GPU, install Mesa's software drivers " +
+const HOW_TO_GET_WEBGPU_IN_DENO = "On a machine without a GPU, install Mesa's software drivers " +
   "(`apt-get install -y mesa-vulkan-drivers`), then pick the backend with " +
   "DENO_WEBGPU_BACKEND=vulkan (lavapipe) or DENO_WEBGPU_BACKEND=gl (llvmpipe); or run on Dawn " +
   '(provider "dawn", POSENET_WEBGPU=dawn, with --allow-ffi).';
+
+const HOW_TO_GET_WEBGPU_IN_A_PAGE = "In a web page WebGPU needs a browser that has it " +
+  "(Chrome or Edge 113+, Safari 26, Firefox 141+ on Windows) and a secure context (https: or " +
+  "http://localhost); headless Chromium needs --enable-unsafe-webgpu, and on a machine without a " +
+  'GPU also --use-webgpu-adapter=opengles --use-angle=vulkan with featureLevel "compatibility".';
+
+/** Whether this runs in Deno (else a web page or worker). */
+function inDeno(): boolean {
+  return (globalThis as { Deno?: unknown }).Deno !== undefined;
+}
+
+/** How to get WebGPU where this runs: Deno's drivers and providers, or a browser's. */
+function howToGetWebGpu(): string {
+  return inDeno() ? HOW_TO_GET_WEBGPU_IN_DENO : HOW_TO_GET_WEBGPU_IN_A_PAGE;
+}
 
 /** An adapter from one provider, before a device is requested from it. */
 interface ProvidedAdapter {
@@ -158,7 +189,8 @@ interface ProvidedAdapter {
  *
  * @param options Provider and adapter preferences.
  * @returns A ready {@linkcode GpuContext}.
- * @throws {InvalidInputError} When `provider` (or `$POSENET_WEBGPU`) is not a provider name.
+ * @throws {InvalidInputError} When `provider` (or `$POSENET_WEBGPU`) is not a provider name, or
+ *   `featureLevel` is not a feature level.
  * @throws {WebGpuUnavailableError} When the provider cannot start, or no adapter or device can be
  * had; the message names the provider, what was tried and how to fix it.
  *
@@ -172,9 +204,22 @@ interface ProvidedAdapter {
  */
 export async function createGpuContext(options: GpuContextOptions = {}): Promise<GpuContext> {
   const provider = resolveWebGpuProvider(options.provider);
+  if (
+    options.featureLevel !== undefined && !["core", "compatibility"].includes(options.featureLevel)
+  ) {
+    throw new InvalidInputError(
+      `featureLevel must be "core" or "compatibility", got ${showJson(options.featureLevel)}`,
+    );
+  }
+  if (provider === "dawn" && !inDeno()) {
+    throw new WebGpuUnavailableError(
+      'the "dawn" WebGPU provider (the npm package webgpu) runs only in Deno; in a web page the ' +
+        `browser's own WebGPU is used (provider "deno": navigator.gpu). ${howToGetWebGpu()}`,
+    );
+  }
   const provided = provider === "dawn"
     ? await dawnAdapter(options)
-    : await navigatorAdapter(options.powerPreference);
+    : await navigatorAdapter(options.powerPreference, options.featureLevel);
   const { adapter } = provided;
   const limits = adapter.limits;
   const problems: string[] = [];
@@ -229,18 +274,23 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
   return new WatchedGpuContext(device, summary, hasTimestampQuery, provided.owner);
 }
 
-/** Deno's built-in WebGPU (or a page's): core first, then compatibility mode. */
+/**
+ * Deno's built-in WebGPU (or a page's): the asked-for feature level, else core first, then
+ * compatibility mode.
+ */
 async function navigatorAdapter(
   powerPreference: GPUPowerPreference | undefined,
+  asked: FeatureLevel | undefined,
 ): Promise<ProvidedAdapter> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) {
     throw new WebGpuUnavailableError(
-      `WebGPU is not available here (navigator.gpu is undefined). ${HOW_TO_GET_WEBGPU}`,
+      `WebGPU is not available here (navigator.gpu is undefined). ${howToGetWebGpu()}`,
     );
   }
-  const backend = readEnv("DENO_WEBGPU_BACKEND") ?? "default";
-  for (const featureLevel of ["core", "compatibility"] as const) {
+  const backend = readEnv("DENO_WEBGPU_BACKEND") ?? (inDeno() ? "default" : "browser");
+  const levels: readonly FeatureLevel[] = asked ? [asked] : ["core", "compatibility"];
+  for (const featureLevel of levels) {
     let adapter: GPUAdapter | null;
     try {
       adapter = await gpu.requestAdapter(
@@ -248,13 +298,14 @@ async function navigatorAdapter(
       );
     } catch (cause) {
       throw new WebGpuUnavailableError(
-        `requesting a WebGPU adapter failed: ${(cause as Error).message}. ${HOW_TO_GET_WEBGPU}`,
+        `requesting a WebGPU adapter failed: ${(cause as Error).message}. ${howToGetWebGpu()}`,
         { cause },
       );
     }
     if (adapter) return { adapter, backend, featureLevel };
   }
-  throw new WebGpuUnavailableError(`no WebGPU adapter was found. ${HOW_TO_GET_WEBGPU}`);
+  const which = asked ? ` at feature level "${asked}"` : "";
+  throw new WebGpuUnavailableError(`no WebGPU adapter was found${which}. ${howToGetWebGpu()}`);
 }
 
 async function dawnAdapter(options: GpuContextOptions): Promise<ProvidedAdapter> {

@@ -1,12 +1,12 @@
 /**
  * Which WebGPU implementation the runtime runs on.
  *
- * - `"deno"`: the host's own `navigator.gpu` (Deno's built-in WebGPU, wgpu). The default; needs no
- *   extra permission.
+ * - `"deno"`: the host's own `navigator.gpu` (Deno's built-in WebGPU, wgpu; in a web page, the
+ *   browser's). The default; needs no extra permission.
  * - `"dawn"`: Dawn, the WebGPU implementation in Chrome, loaded from the npm package `webgpu`
  *   (a Node-API addon, about 21 MB for linux-x64) only when asked for. It needs `--allow-ffi`
  *   (and `--allow-env`, `--allow-read`). Its readbacks complete in tens of microseconds, where
- *   Deno 2.9's `mapAsync` sleeps 10 ms before it resolves.
+ *   Deno 2.9's `mapAsync` sleeps 10 ms before it resolves. Deno only.
  *
  * @module
  */

