@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { ModelLoadError } from "../errors.ts";
-import { defaultCacheDir } from "../models/default_weights.ts";
+import { defaultCacheDir } from "../models/weights_cache.ts";
 import { DEFAULT_NETWORK_TIMEOUT_MS, openBounded } from "../models/_bounded_fetch.ts";
 
 /** A clip inside a Debian package, pinned. */
