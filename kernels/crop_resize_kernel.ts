@@ -7,7 +7,8 @@
  * own expressions (`CropAndResize.js`): S rows and S columns, each a (low, high, lerp) or "outside
  * the image". Doing them on the host makes the floor/ceil choices and the out-of-image tests TF's
  * bit for bit (at the last row, `y1·(H−1) + (S−1)·scale` can land one f64 ULP above H−1, and TF
- * then writes zeros); the GPU does the per-pixel blend exactly in integers.
+ * then writes zeros). Each lerp goes up twice: as 42-bit fixed point for the shader's exact integer
+ * blend, and as its float64 words for the replay of tfjs's float64 blend where that decides.
  *
  * @module
  */
@@ -19,6 +20,7 @@ import {
   CROP_WEIGHT_BITS,
   cropResizeShader,
   cropResizeUniformBytes,
+  cropResizeUniformWords,
 } from "../shaders/crop_resize.ts";
 import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
 import { bindBuffers, computePipeline, workgroupGrid } from "./compute_kernel.ts";
@@ -53,7 +55,7 @@ export interface CropNormalization {
   readonly offset: number;
 }
 
-/** One output row's or column's source: two pixel indices and the 42-bit lerp, or outside. */
+/** One output row's or column's source: two pixel indices and the float64 lerp, or outside. */
 interface AxisSample {
   readonly low: number;
   readonly high: number;
@@ -104,7 +106,7 @@ function axisSamples(
  *   { imageWidth: 640, imageHeight: 480, channels: 4, box: [0, 0.125, 1, 0.875] },
  *   192,
  * );
- * console.log(bytes.byteLength); // 6160
+ * console.log(bytes.byteLength); // 9232
  * ```
  */
 export function cropResizeUniforms(values: CropUniformValues, size: number): ArrayBuffer {
@@ -128,6 +130,8 @@ export function cropResizeUniforms(values: CropUniformValues, size: number): Arr
   }
   const buffer = new ArrayBuffer(cropResizeUniformBytes(size));
   const u = new Uint32Array(buffer);
+  const words = cropResizeUniformWords(size);
+  const f64 = new DataView(new ArrayBuffer(8));
   u[0] = imageWidth;
   u[1] = imageHeight;
   u[2] = channels;
@@ -137,7 +141,7 @@ export function cropResizeUniforms(values: CropUniformValues, size: number): Arr
   ];
   const unit = 2 ** CROP_WEIGHT_BITS;
   samples.forEach((s, i) => {
-    const at = 4 + 4 * i;
+    const at = words.samples + 4 * i;
     if (s === undefined) {
       u[at] = CROP_OUTSIDE;
       return;
@@ -147,6 +151,9 @@ export function cropResizeUniforms(values: CropUniformValues, size: number): Arr
     u[at + 1] = s.high;
     u[at + 2] = Math.floor(bits / 2 ** 14);
     u[at + 3] = bits % 2 ** 14;
+    f64.setFloat64(0, s.lerp);
+    u[words.lerps + 2 * i] = f64.getUint32(0);
+    u[words.lerps + 2 * i + 1] = f64.getUint32(4);
   });
   return buffer;
 }
@@ -214,6 +221,11 @@ export interface CropResizeKernelOptions {
   readonly size: number;
   /** The graph's normalisation; without it the output is the int32 crop itself, as floats. */
   readonly normalization?: CropNormalization;
+  /**
+   * Replay tfjs's float64 blend for every value instead of only near float32 rounding midpoints
+   * (for testing that path; several times slower).
+   */
+  readonly emulateEverywhere?: boolean;
 }
 
 /**
@@ -231,7 +243,7 @@ export interface CropResizeKernelOptions {
  *
  * const gpu = await createGpuContext();
  * const kernel = await createCropResizeKernel(gpu, { size: 192 });
- * console.log(kernel.size, kernel.uniformBytes); // 192 6160
+ * console.log(kernel.size, kernel.uniformBytes); // 192 9232
  * kernel.dispose();
  * gpu.destroy();
  * ```
@@ -253,7 +265,11 @@ export async function createCropResizeKernel(
       );
     }
   }
-  const pipeline = await computePipeline(gpu, cropResizeShader({ size }), "crop resize");
+  const pipeline = await computePipeline(
+    gpu,
+    cropResizeShader({ size, emulateEverywhere: options.emulateEverywhere }),
+    "crop resize",
+  );
   const grid = workgroupGrid(size * size, gpu.maxWorkgroupsPerDimension);
   const table = gpu.device.createBuffer({
     label: "crop normalisation",
