@@ -15,8 +15,9 @@
  * - `f64_from_int(n)`: an integer |n| < 2^31; `f64_from_f32(x)`: an f32, exactly;
  * - `f64_add(a, b)`, `f64_neg(a)`, `f64_mul(a, b)`, `f64_mul_int(a, d)` (|d| < 2^11): a + b, −a,
  *   a · b, d · a, each rounded once as JavaScript rounds it;
- * - `f64_trunc_fround(v)`: `Math.trunc(Math.fround(v))` for |v| < 2^30 (the store to a
- *   Float32Array, then the int32 cast), as i32;
+ * - `f64_fround(v)`: `Math.fround(v)` (the store to a Float32Array), for |v| < 2^128, subnormal
+ *   results included; `f64_trunc_fround(v)`: `Math.trunc(Math.fround(v))` (then the int32 cast)
+ *   for |v| < 2^31, as i32;
  * - `f64_bilinear_trunc(tl, tr, bl, br, x_lerp, y_lerp)`: tfjs-backend-cpu 4.22's
  *   `top = tl + (tr − tl)·x_lerp; bottom = bl + (br − bl)·x_lerp; top + (bottom − top)·y_lerp`
  *   on integer pixels (`CropAndResize`, and `ResizeBilinear`'s blend on an int image), stored as
@@ -239,25 +240,36 @@ fn f64_mul_int(a: F64, d: i32) -> F64 {
   return f64_round(a.neg != (d < 0), vec2<u32>(low.x, low.y + a.hi * k), a.e);
 }
 
+// round(m / 2^s) to nearest even, for a mantissa m (< 2^53) and s >= 29 (result < 2^25).
+fn f64_shift_round(m: vec2<u32>, s: u32) -> u32 {
+  // m >> (s - 2) with sticky: quotient above bit 1, the round bit at 1, sticky at 0.
+  let t = f64_shift_right_sticky(m, s - 2u).x;
+  let q = t >> 2u;
+  let up = (t & 2u) != 0u && (t & 5u) != 0u;
+  return q + select(0u, 1u, up);
+}
+
+fn f64_fround(v: F64) -> f32 {
+  if ((v.lo | v.hi) == 0u) {
+    return 0.0;
+  }
+  // The f32 keeps 24 bits, or fewer below 2^-126 (its quantum is never below 2^-149).
+  let s = u32(max(29, -149 - v.e));
+  var q = f64_shift_round(vec2<u32>(v.lo, v.hi), s);
+  var e = v.e + i32(s); // |fround(v)| = q * 2^e
+  if (q == 0x1000000u) {
+    q = 0x800000u;
+    e += 1;
+  }
+  var bits = q; // subnormal (e = -149) or zero
+  if (q >= 0x800000u) {
+    bits = (u32(e + 150) << 23u) | (q & 0x7fffffu);
+  }
+  return bitcast<f32>(bits | select(0u, 0x80000000u, v.neg));
+}
+
 fn f64_trunc_fround(v: F64) -> i32 {
-  // |v| < 0.5 (leading bit below 2^-1): its f32 is below 1.
-  if ((v.lo | v.hi) == 0u || v.e < -53) {
-    return 0;
-  }
-  // The f32 mantissa: the top 24 of 53 bits, rounded to nearest even on the 29 below.
-  var m = (v.hi << 3u) | (v.lo >> 29u);
-  let dropped = v.lo & 0x1fffffffu;
-  if (dropped > 0x10000000u || (dropped == 0x10000000u && (m & 1u) == 1u)) {
-    m += 1u;
-  }
-  let e = v.e + 29; // |fround(v)| = m * 2^e, e >= -24
-  var t: u32;
-  if (e >= 0) {
-    t = m << u32(e);
-  } else {
-    t = m >> u32(-e);
-  }
-  return select(i32(t), -i32(t), v.neg);
+  return i32(f64_fround(v)); // f32 to i32 truncates, exactly
 }
 
 fn f64_bilinear_trunc(tl: i32, tr: i32, bl: i32, br: i32, x_lerp: F64, y_lerp: F64) -> i32 {

@@ -140,7 +140,7 @@ Deno.test("`F64_WGSL` rounds sums, products and f32 stores exactly as JavaScript
   const gpu = await createGpuContext();
   const rng = mulberry32(runSeed("f64 emulation ops"));
   try {
-    const layout = { in: 8, out: 9 };
+    const layout = { in: 10, out: 12 };
     const input = new Uint32Array(CASES * layout.in);
     const expected = new Uint32Array(CASES * layout.out);
     for (let c = 0; c < CASES; c++) {
@@ -149,13 +149,21 @@ Deno.test("`F64_WGSL` rounds sums, products and f32 stores exactly as JavaScript
       const v = rng() < 0.7 ? nearF32Midpoint(rng) * (rng() < 0.1 ? -1 : 1) : rng() * 300;
       const x = Math.fround(randomF64(rng, -149, 126));
       const d = Math.floor(rng() * 4095) - 2047;
-      input.set([...bits(a), ...bits(b), ...bits(v), f32Bits(x), d >>> 0], c * layout.in);
+      // Around f32's subnormal range and its underflow to 0.
+      const w = randomF64(rng, -152, -120) * (rng() < 0.3 ? 1 + 2 ** -52 : 1);
+      input.set(
+        [...bits(a), ...bits(b), ...bits(v), f32Bits(x), d >>> 0, ...bits(w)],
+        c * layout.in,
+      );
       expected.set([
         ...bits(a + b),
         ...bits(a * b),
         ...bits(d * a),
         ...bits(x),
         Math.trunc(Math.fround(v)) >>> 0,
+        f32Bits(a),
+        f32Bits(v),
+        f32Bits(w),
       ], c * layout.out);
     }
     const got = await runCases(
@@ -166,6 +174,7 @@ Deno.test("`F64_WGSL` rounds sums, products and f32 stores exactly as JavaScript
   let v = f64_from_bits(input[base_in + 4u], input[base_in + 5u]);
   let x = bitcast<f32>(input[base_in + 6u]);
   let d = bitcast<i32>(input[base_in + 7u]);
+  let w = f64_from_bits(input[base_in + 8u], input[base_in + 9u]);
   let words = array<vec2<u32>, 4>(
     f64_to_bits(f64_add(a, b)),
     f64_to_bits(f64_mul(a, b)),
@@ -176,11 +185,14 @@ Deno.test("`F64_WGSL` rounds sums, products and f32 stores exactly as JavaScript
     output[base_out + 2u * k] = words[k].x;
     output[base_out + 2u * k + 1u] = words[k].y;
   }
-  output[base_out + 8u] = u32(f64_trunc_fround(v));`,
+  output[base_out + 8u] = u32(f64_trunc_fround(v));
+  output[base_out + 9u] = bitcast<u32>(f64_fround(a));
+  output[base_out + 10u] = bitcast<u32>(f64_fround(v));
+  output[base_out + 11u] = bitcast<u32>(f64_fround(w));`,
       input,
     );
     const wrong = compare("f64 ops", got, expected, layout.out);
-    console.log(`f64 ops: ${wrong} of ${CASES} cases differ from JavaScript (5 ops each)`);
+    console.log(`f64 ops: ${wrong} of ${CASES} cases differ from JavaScript (8 ops each)`);
     assert.equal(wrong, 0);
   } finally {
     gpu.destroy();
