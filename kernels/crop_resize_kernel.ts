@@ -18,12 +18,13 @@ import {
   CROP_NORMALIZATION_BYTES,
   CROP_OUTSIDE,
   CROP_WEIGHT_BITS,
+  cropNearReplayShader,
   cropResizeShader,
   cropResizeUniformBytes,
   cropResizeUniformWords,
 } from "../shaders/crop_resize.ts";
 import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
-import { bindBuffers, computePipeline, workgroupGrid } from "./compute_kernel.ts";
+import { workgroupGrid } from "./compute_kernel.ts";
 import type { GpuContext } from "../runtime/gpu_context.ts";
 import { unpackChannels } from "../runtime/layout.ts";
 import { dispatchAndRead } from "./run_kernel.ts";
@@ -190,7 +191,49 @@ export function normalizationTable(
   return table;
 }
 
-/** The crop-resize pass for one crop side. */
+/** The bind group layout both crop passes share (the bindings `shaders/crop_resize.ts` declares). */
+function cropBindGroupLayout(device: GPUDevice): GPUBindGroupLayout {
+  const buffer = (type: GPUBufferBindingType) => ({ buffer: { type } });
+  return device.createBindGroupLayout({
+    label: "crop resize",
+    entries: [
+      buffer("read-only-storage"),
+      buffer("uniform"),
+      buffer("uniform"),
+      buffer("storage"),
+      buffer("storage"),
+    ].map((entry, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, ...entry })),
+  });
+}
+
+/** The main and replay pipelines on one explicit layout, so that one bind group serves both. */
+async function cropPipelines(
+  gpu: GpuContext,
+  sources: readonly string[],
+): Promise<GPUComputePipeline[]> {
+  gpu.assertAlive();
+  const device = gpu.device;
+  const layout = device.createPipelineLayout({
+    label: "crop resize",
+    bindGroupLayouts: [cropBindGroupLayout(device)],
+  });
+  device.pushErrorScope("validation");
+  const pipelines = sources.map((code) =>
+    device.createComputePipeline({
+      label: "crop resize",
+      layout,
+      compute: {
+        module: device.createShaderModule({ label: "crop resize", code }),
+        entryPoint: "main",
+      },
+    })
+  );
+  const error = await gpu.guard(device.popErrorScope());
+  if (error) throw new Error(`crop resize: shader did not compile: ${error.message}`);
+  return pipelines;
+}
+
+/** The crop-resize passes for one crop side. */
 export interface CropResizeKernel {
   /** The crop side S. */
   readonly size: number;
@@ -265,11 +308,11 @@ export async function createCropResizeKernel(
       );
     }
   }
-  const pipeline = await computePipeline(
-    gpu,
-    cropResizeShader({ size, emulateEverywhere: options.emulateEverywhere }),
-    "crop resize",
-  );
+  const shader = { size, emulateEverywhere: options.emulateEverywhere };
+  const [pipeline, replay] = await cropPipelines(gpu, [
+    cropResizeShader(shader),
+    cropNearReplayShader(shader),
+  ]);
   const grid = workgroupGrid(size * size, gpu.maxWorkgroupsPerDimension);
   const table = gpu.device.createBuffer({
     label: "crop normalisation",
@@ -277,19 +320,36 @@ export async function createCropResizeKernel(
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
   gpu.device.queue.writeBuffer(table, 0, normalizationTable(normalization));
+  // The replay pass's work list, empty between images (created zeroed, emptied by that pass). One
+  // per kernel suffices: the queue runs images' passes one after another.
+  const nearList = gpu.device.createBuffer({
+    label: "crop near-tie list",
+    size: 4 + 4 * size * size,
+    usage: GPUBufferUsage.STORAGE,
+  });
   return {
     size,
     uniformBytes: cropResizeUniformBytes(size),
     bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup {
-      return bindBuffers(gpu, pipeline, "crop resize", [image, uniforms, table, output]);
+      return gpu.device.createBindGroup({
+        label: "crop resize",
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [image, uniforms, table, output, nearList].map((buffer, binding) => ({
+          binding,
+          resource: { buffer },
+        })),
+      });
     },
     dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(grid[0], grid[1]);
+      pass.setPipeline(replay);
+      pass.dispatchWorkgroups(1);
     },
     dispose(): void {
       table.destroy();
+      nearList.destroy();
     },
   };
 }
