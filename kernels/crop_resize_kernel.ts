@@ -7,7 +7,8 @@
  * own expressions (`CropAndResize.js`): S rows and S columns, each a (low, high, lerp) or "outside
  * the image". Doing them on the host makes the floor/ceil choices and the out-of-image tests TF's
  * bit for bit (at the last row, `y1·(H−1) + (S−1)·scale` can land one f64 ULP above H−1, and TF
- * then writes zeros); the GPU does the per-pixel blend exactly in integers.
+ * then writes zeros). Each lerp goes up twice: as 42-bit fixed point for the shader's exact integer
+ * blend, and as its float64 words for the replay of tfjs's float64 blend where that decides.
  *
  * @module
  */
@@ -17,11 +18,13 @@ import {
   CROP_NORMALIZATION_BYTES,
   CROP_OUTSIDE,
   CROP_WEIGHT_BITS,
+  cropNearReplayShader,
   cropResizeShader,
   cropResizeUniformBytes,
+  cropResizeUniformWords,
 } from "../shaders/crop_resize.ts";
 import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
-import { bindBuffers, computePipeline, workgroupGrid } from "./compute_kernel.ts";
+import { workgroupGrid } from "./compute_kernel.ts";
 import type { GpuContext } from "../runtime/gpu_context.ts";
 import { unpackChannels } from "../runtime/layout.ts";
 import { dispatchAndRead } from "./run_kernel.ts";
@@ -53,7 +56,7 @@ export interface CropNormalization {
   readonly offset: number;
 }
 
-/** One output row's or column's source: two pixel indices and the 42-bit lerp, or outside. */
+/** One output row's or column's source: two pixel indices and the float64 lerp, or outside. */
 interface AxisSample {
   readonly low: number;
   readonly high: number;
@@ -104,7 +107,7 @@ function axisSamples(
  *   { imageWidth: 640, imageHeight: 480, channels: 4, box: [0, 0.125, 1, 0.875] },
  *   192,
  * );
- * console.log(bytes.byteLength); // 6160
+ * console.log(bytes.byteLength); // 9232
  * ```
  */
 export function cropResizeUniforms(values: CropUniformValues, size: number): ArrayBuffer {
@@ -128,6 +131,8 @@ export function cropResizeUniforms(values: CropUniformValues, size: number): Arr
   }
   const buffer = new ArrayBuffer(cropResizeUniformBytes(size));
   const u = new Uint32Array(buffer);
+  const words = cropResizeUniformWords(size);
+  const f64 = new DataView(new ArrayBuffer(8));
   u[0] = imageWidth;
   u[1] = imageHeight;
   u[2] = channels;
@@ -137,7 +142,7 @@ export function cropResizeUniforms(values: CropUniformValues, size: number): Arr
   ];
   const unit = 2 ** CROP_WEIGHT_BITS;
   samples.forEach((s, i) => {
-    const at = 4 + 4 * i;
+    const at = words.samples + 4 * i;
     if (s === undefined) {
       u[at] = CROP_OUTSIDE;
       return;
@@ -147,6 +152,9 @@ export function cropResizeUniforms(values: CropUniformValues, size: number): Arr
     u[at + 1] = s.high;
     u[at + 2] = Math.floor(bits / 2 ** 14);
     u[at + 3] = bits % 2 ** 14;
+    f64.setFloat64(0, s.lerp);
+    u[words.lerps + 2 * i] = f64.getUint32(0);
+    u[words.lerps + 2 * i + 1] = f64.getUint32(4);
   });
   return buffer;
 }
@@ -183,7 +191,49 @@ export function normalizationTable(
   return table;
 }
 
-/** The crop-resize pass for one crop side. */
+/** The bind group layout both crop passes share (the bindings `shaders/crop_resize.ts` declares). */
+function cropBindGroupLayout(device: GPUDevice): GPUBindGroupLayout {
+  const buffer = (type: GPUBufferBindingType) => ({ buffer: { type } });
+  return device.createBindGroupLayout({
+    label: "crop resize",
+    entries: [
+      buffer("read-only-storage"),
+      buffer("uniform"),
+      buffer("uniform"),
+      buffer("storage"),
+      buffer("storage"),
+    ].map((entry, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, ...entry })),
+  });
+}
+
+/** The main and replay pipelines on one explicit layout, so that one bind group serves both. */
+async function cropPipelines(
+  gpu: GpuContext,
+  sources: readonly string[],
+): Promise<GPUComputePipeline[]> {
+  gpu.assertAlive();
+  const device = gpu.device;
+  const layout = device.createPipelineLayout({
+    label: "crop resize",
+    bindGroupLayouts: [cropBindGroupLayout(device)],
+  });
+  device.pushErrorScope("validation");
+  const pipelines = sources.map((code) =>
+    device.createComputePipeline({
+      label: "crop resize",
+      layout,
+      compute: {
+        module: device.createShaderModule({ label: "crop resize", code }),
+        entryPoint: "main",
+      },
+    })
+  );
+  const error = await gpu.guard(device.popErrorScope());
+  if (error) throw new Error(`crop resize: shader did not compile: ${error.message}`);
+  return pipelines;
+}
+
+/** The crop-resize passes for one crop side. */
 export interface CropResizeKernel {
   /** The crop side S. */
   readonly size: number;
@@ -214,6 +264,11 @@ export interface CropResizeKernelOptions {
   readonly size: number;
   /** The graph's normalisation; without it the output is the int32 crop itself, as floats. */
   readonly normalization?: CropNormalization;
+  /**
+   * Replay tfjs's float64 blend for every value instead of only near float32 rounding midpoints
+   * (for testing that path; several times slower).
+   */
+  readonly emulateEverywhere?: boolean;
 }
 
 /**
@@ -231,7 +286,7 @@ export interface CropResizeKernelOptions {
  *
  * const gpu = await createGpuContext();
  * const kernel = await createCropResizeKernel(gpu, { size: 192 });
- * console.log(kernel.size, kernel.uniformBytes); // 192 6160
+ * console.log(kernel.size, kernel.uniformBytes); // 192 9232
  * kernel.dispose();
  * gpu.destroy();
  * ```
@@ -253,7 +308,11 @@ export async function createCropResizeKernel(
       );
     }
   }
-  const pipeline = await computePipeline(gpu, cropResizeShader({ size }), "crop resize");
+  const shader = { size, emulateEverywhere: options.emulateEverywhere };
+  const [pipeline, replay] = await cropPipelines(gpu, [
+    cropResizeShader(shader),
+    cropNearReplayShader(shader),
+  ]);
   const grid = workgroupGrid(size * size, gpu.maxWorkgroupsPerDimension);
   const table = gpu.device.createBuffer({
     label: "crop normalisation",
@@ -261,19 +320,36 @@ export async function createCropResizeKernel(
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
   gpu.device.queue.writeBuffer(table, 0, normalizationTable(normalization));
+  // The replay pass's work list, empty between images (created zeroed, emptied by that pass). One
+  // per kernel suffices: the queue runs images' passes one after another.
+  const nearList = gpu.device.createBuffer({
+    label: "crop near-tie list",
+    size: 4 + 4 * size * size,
+    usage: GPUBufferUsage.STORAGE,
+  });
   return {
     size,
     uniformBytes: cropResizeUniformBytes(size),
     bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup {
-      return bindBuffers(gpu, pipeline, "crop resize", [image, uniforms, table, output]);
+      return gpu.device.createBindGroup({
+        label: "crop resize",
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [image, uniforms, table, output, nearList].map((buffer, binding) => ({
+          binding,
+          resource: { buffer },
+        })),
+      });
     },
     dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup): void {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(grid[0], grid[1]);
+      pass.setPipeline(replay);
+      pass.dispatchWorkgroups(1);
     },
     dispose(): void {
       table.destroy();
+      nearList.destroy();
     },
   };
 }

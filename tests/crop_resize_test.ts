@@ -14,6 +14,7 @@ import { readImageFile } from "../cli/read_image.ts";
 import { InvalidInputError } from "../errors.ts";
 import { loadTfjsMovenet, MOVENET_NODES } from "./support/movenet_graph.ts";
 import { mulberry32, type Rng, runSeed } from "./support/random.ts";
+import { findCropNearTies } from "./support/crop_near_ties.ts";
 
 tf.env().set("IS_NODE", false);
 await tf.setBackend("cpu");
@@ -96,6 +97,18 @@ function randomImage(rng: Rng, width: number, height: number, channels: 3 | 4): 
   return data;
 }
 
+/** A W×H image with its columns reversed (`tf.reverse(image, 1)`). */
+function mirrored(data: Uint8Array, width: number, height: number, channels: number): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = (y * width + x) * channels;
+      out.set(data.subarray(from, from + channels), (y * width + width - 1 - x) * channels);
+    }
+  }
+  return out;
+}
+
 /** The kernels of the sides used here, built once per device. */
 async function kernels(gpu: GpuContext, sizes: number[]): Promise<Map<number, CropResizeKernel>> {
   const map = new Map<number, CropResizeKernel>();
@@ -103,22 +116,33 @@ async function kernels(gpu: GpuContext, sizes: number[]): Promise<Map<number, Cr
   return map;
 }
 
-Deno.test("`createCropResizeKernel()` equals tfjs cropAndResize + int32 cast on random images", async (t) => {
+/** Random images of these sizes, each cropped with the boxes MoveNet makes and with odd ones. */
+const RANDOM_IMAGES: [number, number, 3 | 4][] = [
+  [37, 23, 4], // landscape
+  [23, 37, 3], // portrait
+  [64, 64, 4], // square
+  [1, 1, 4], // one pixel
+  [2, 3, 3],
+  [999, 333, 4], // wide, odd
+  [481, 641, 3], // tall, odd, larger than the crop
+  [192, 1, 4], // one row
+];
+
+/** Crops random images of `images`' sizes with many boxes and sides; every int must be tfjs's. */
+async function checkRandomImages(
+  t: Deno.TestContext,
+  label: string,
+  images: [number, number, 3 | 4][],
+  options: { emulateEverywhere?: boolean },
+): Promise<void> {
   const gpu = await createGpuContext();
-  const rng = mulberry32(runSeed("crop resize"));
-  const byside = await kernels(gpu, [192, 256, 5, 1]);
+  const rng = mulberry32(runSeed(label));
+  const byside = new Map<number, CropResizeKernel>();
+  for (const size of [192, 256, 5, 1]) {
+    byside.set(size, await createCropResizeKernel(gpu, { size, ...options }));
+  }
   const tally: Tally = { compared: 0, different: 0 };
   try {
-    const images: [number, number, 3 | 4][] = [
-      [37, 23, 4], // landscape
-      [23, 37, 3], // portrait
-      [64, 64, 4], // square
-      [1, 1, 4], // one pixel
-      [2, 3, 3],
-      [999, 333, 4], // wide, odd
-      [481, 641, 3], // tall, odd, larger than the crop
-      [192, 1, 4], // one row
-    ];
     for (const [w, h, channels] of images) {
       const data = randomImage(rng, w, h, channels);
       const image = rgbTensor(data, w, h, channels);
@@ -146,8 +170,64 @@ Deno.test("`createCropResizeKernel()` equals tfjs cropAndResize + int32 cast on 
       image.dispose();
     }
   } finally {
+    console.log(`${label}: ${tally.different} of ${tally.compared} int values differ from tfjs`);
+    for (const k of byside.values()) k.dispose();
+    gpu.destroy();
+  }
+}
+
+Deno.test("`createCropResizeKernel()` equals tfjs cropAndResize + int32 cast on random images", (t) =>
+  checkRandomImages(t, "crop resize, random images", RANDOM_IMAGES, {}));
+
+Deno.test("`createCropResizeKernel()` with the float64 replay everywhere equals tfjs too", (t) =>
+  checkRandomImages(
+    t,
+    "crop resize, float64 replay everywhere",
+    RANDOM_IMAGES.filter(([w, h]) => w * h < 100_000),
+    { emulateEverywhere: true },
+  ));
+
+Deno.test("`createCropResizeKernel()` equals tfjs at constructed float32-midpoint near-ties", async () => {
+  const gpu = await createGpuContext();
+  const rng = mulberry32(runSeed("crop near-ties"));
+  const sizes = [4, 6, 7, 8, 192, 256];
+  const byside = await kernels(gpu, sizes);
+  const tally: Tally = { compared: 0, different: 0 };
+  try {
+    const cases = sizes.flatMap((size) => findCropNearTies(rng, [size], 4));
+    assert.equal(cases.length, 4 * sizes.length, "the search found too few near-ties");
+    const f64Ties = cases.filter((c) => c.exact !== c.tfjs).length;
+    const lerpTies = cases.filter((c) => c.truncated42 !== c.tfjs).length;
     console.log(
-      `crop resize, random images: ${tally.different} of ${tally.compared} int values differ from tfjs`,
+      `crop near-ties: ${cases.length} cases; tfjs's f64 int differs from the exact blend's in ` +
+        `${f64Ties}, from the 42-bit lerps' in ${lerpTies}`,
+    );
+    for (const c of cases) {
+      const flip = rng() < 0.5;
+      // Our kernel mirrors the image itself when flipping, as tfjs's reverse does.
+      const data = flip ? mirrored(c.data, 2, 2, c.channels) : c.data;
+      const image = rgbTensor(data, 2, 2, c.channels);
+      const reference = tfjsCrop(image, c.box, c.size, flip);
+      image.dispose();
+      // The construction's own float64 arithmetic is tfjs's: the case is what it claims to be.
+      assert.equal(reference[3 * c.column + c.channel], c.tfjs);
+      const ours = await runCropResizeOnce(gpu, byside.get(c.size)!, {
+        data,
+        width: 2,
+        height: 2,
+      }, { box: c.box, flipHorizontal: flip });
+      const [count, largest] = countDifferences(ours, reference);
+      tally.compared += reference.length;
+      tally.different += count;
+      assert.equal(
+        count,
+        0,
+        `${count} int values differ from tfjs (largest by ${largest}) on ${JSON.stringify(c)}`,
+      );
+    }
+  } finally {
+    console.log(
+      `crop resize, near-ties: ${tally.different} of ${tally.compared} int values differ from tfjs`,
     );
     for (const k of byside.values()) k.dispose();
     gpu.destroy();
