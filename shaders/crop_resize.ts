@@ -11,8 +11,10 @@ import { entryPoint, WORKGROUP_SIZE } from "./wgsl_common.ts";
 
 /** Shape constants baked into a crop-resize shader. */
 export interface CropResizeShaderParams {
-  /** Output side S (192 for Lightning, 256 for Thunder): the crop is S × S. */
-  readonly size: number;
+  /** Output rows (192 for Lightning, 256 for Thunder; MultiPose: the padded input's). */
+  readonly height: number;
+  /** Output columns. */
+  readonly width: number;
 }
 
 /** Bits of the fixed-point bilinear weights: three base-2^14 digits. */
@@ -22,41 +24,46 @@ export const CROP_WEIGHT_BITS = 42;
 export const CROP_OUTSIDE = 0xffffffff;
 
 /**
- * Bytes of the per-image uniform block: a 16-byte header, then S rows and S columns of 16.
+ * Bytes of the per-image uniform block: a 16-byte header, then the output's rows and columns
+ * (16 bytes each).
  *
- * @param size The crop side S.
+ * @param height Output rows.
+ * @param width Output columns (default: as many as rows).
  * @returns The block's size.
  *
  * @example
  * ```ts
  * import { cropResizeUniformBytes } from "./crop_resize.ts";
- * console.log(cropResizeUniformBytes(256)); // 8208
+ * console.log(cropResizeUniformBytes(256), cropResizeUniformBytes(256, 160)); // 8208 6672
  * ```
  */
-export function cropResizeUniformBytes(size: number): number {
-  return 16 + 2 * size * 16;
+export function cropResizeUniformBytes(height: number, width: number = height): number {
+  return 16 + (height + width) * 16;
 }
 
 /** Bytes of the normalisation table: 256 `vec4<f32>`, one per int value 0..255. */
 export const CROP_NORMALIZATION_BYTES = 256 * 16;
 
 /**
- * Generates the crop-resize shader for one output side.
+ * Generates the crop-resize shader for one output size.
  *
- * @param p Output side.
+ * @param p Output rows and columns.
  * @returns WGSL source.
  *
  * @example
  * ```ts
  * import { cropResizeShader } from "./crop_resize.ts";
- * const wgsl = cropResizeShader({ size: 192 });
- * console.log(wgsl.includes("const S: u32 = 192u;")); // true
+ * const wgsl = cropResizeShader({ height: 192, width: 192 });
+ * console.log(wgsl.includes("const ROWS: u32 = 192u;")); // true
  * ```
  */
 export function cropResizeShader(p: CropResizeShaderParams): string {
-  return `// pose-detection 2.1.3's MoveNet preprocessing for one crop box:
+  return `// pose-detection 2.1.3's MoveNet preprocessing for one crop box (single pose) or the resize and
+// pad of MultiPose (the same blend from a table of rows and columns, resizeBilinear's, with the
+// padding's rows or columns outside the image):
 //   1. tf.image.cropAndResize(image, [box], [0], [S, S], "bilinear", 0) as tfjs-backend-cpu 4.22:
-//      in_y = y1·(H−1) + y·(y2−y1)·(H−1)/(S−1) in f64 from the f32 box (likewise x); a row or
+//      in_y = y1·(H−1) + y·(y2−y1)·(H−1)/(S−1) in f64 from the f32 box (likewise x), or
+//      resizeBilinear's in_y = y·H/S (no corner alignment, no half-pixel centres); a row or
 //      column with in_y < 0 or > H−1 is the extrapolation value 0; else top = floor(in_y),
 //      bottom = ceil(in_y), lerp = in_y − top, and the value blends the 4 pixels
 //      (top + (bottom − top)·y_lerp of the two row blends);
@@ -73,13 +80,14 @@ export function cropResizeShader(p: CropResizeShaderParams): string {
 // The exact blend of 42-bit lerps differs from TF's f64 roundings by < 1e-10, so n differs only
 // if v lies that close to such a threshold.
 // Layout: image = the raw bytes (RGB or RGBA, row-major) viewed as array<u32>; uniforms = a header
-// (image width, height, bytes per pixel) then S rows and S columns of (low index, high index,
+// (image width, height, bytes per pixel) then ROWS rows and COLS columns of (low index, high index,
 // lerp bits 41..14, lerp bits 13..0), low = ${
     CROP_OUTSIDE.toString(16)
   } outside the image; norm = 256 vec4,
-// NORM[n] per channel in .xyz; output = NHWC4 [S, S, 3] with channel 3 = 0.
+// NORM[n] per channel in .xyz; output = NHWC4 [ROWS, COLS, 3], channel 3 = 0.
 // Workgroup: ${WORKGROUP_SIZE} invocations, one output pixel (3 channels as vec3<i32>) each.
-const S: u32 = ${p.size}u;
+const ROWS: u32 = ${p.height}u;
+const COLS: u32 = ${p.width}u;
 const DIGIT: i32 = 0x3fff;
 const OUTSIDE: u32 = 0x${CROP_OUTSIDE.toString(16)}u;
 
@@ -88,7 +96,7 @@ struct Uniforms {
   imageHeight: u32,
   channels: u32,
   reserved: u32,
-  samples: array<vec4<u32>, ${2 * p.size}>,
+  samples: array<vec4<u32>, ${p.height + p.width}>,
 }
 
 @group(0) @binding(0) var<storage, read> image: array<u32>;
@@ -111,9 +119,9 @@ fn digits(s: vec4<u32>) -> vec3<i32> {
   return vec3<i32>(i32(s.w), i32(s.z) & DIGIT, i32(s.z >> 14u));
 }
 
-${entryPoint(p.size * p.size)}
-  let row = uniforms.samples[index / S];
-  let col = uniforms.samples[S + index % S];
+${entryPoint(p.height * p.width)}
+  let row = uniforms.samples[index / COLS];
+  let col = uniforms.samples[ROWS + index % COLS];
   var n = vec3<i32>(0);
   if (row.x != OUTSIDE && col.x != OUTSIDE) {
     let tl = pixel(row.x, col.x);
