@@ -13,7 +13,10 @@ import type { PoseImage } from "../runtime/pose_image.ts";
 export type SupportedModel = "MoveNet" | "PoseNet";
 
 /** MoveNet's variants, named as pose-detection's `movenet.modelType`. */
-export type MoveNetModelType = "SinglePose.Lightning" | "SinglePose.Thunder" | "MultiPose.Lightning";
+export type MoveNetModelType =
+  | "SinglePose.Lightning"
+  | "SinglePose.Thunder"
+  | "MultiPose.Lightning";
 
 /** How MultiPose poses are matched to tracks from frame to frame, as pose-detection's `TrackerType`. */
 export type TrackerType = "boundingBox" | "keypoint";

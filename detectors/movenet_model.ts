@@ -43,6 +43,7 @@ import {
 import { type DefaultModel, fetchDefaultWeights } from "../models/default_weights.ts";
 import { loadMoveNetGraph, type MoveNetGraph } from "../models/movenet_graph.ts";
 import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
+import { createMoveNetMultiPoseDetector } from "./movenet_multipose_model.ts";
 
 /** pose-detection's default `minPoseScore`. */
 const DEFAULT_MIN_POSE_SCORE = 0.25;
@@ -80,6 +81,7 @@ export async function createMoveNetDetector(config: MoveNetConfig = {}): Promise
         `got ${showJson(modelType)}`,
     );
   }
+  if (modelType === "MultiPose.Lightning") return await createMoveNetMultiPoseDetector(config);
   const minPoseScore = config.minPoseScore ?? DEFAULT_MIN_POSE_SCORE;
   if (typeof minPoseScore !== "number" || !(minPoseScore >= 0 && minPoseScore <= 1)) {
     throw new InvalidInputError(
