@@ -34,7 +34,7 @@ import { plainPose, type PoseCliResult, poseFromDetected } from "./_output.ts";
  */
 export type PoseCliModelName = Extract<
   DefaultModel,
-  "posenet" | "movenet-lightning" | "movenet-thunder"
+  "posenet" | "movenet-lightning" | "movenet-thunder" | "movenet-multipose"
 >;
 
 /**
@@ -51,6 +51,7 @@ export const MOVENET_MODEL_TYPES: Readonly<
 > = Object.freeze({
   "movenet-lightning": "SinglePose.Lightning",
   "movenet-thunder": "SinglePose.Thunder",
+  "movenet-multipose": "MultiPose.Lightning",
 });
 
 /**
@@ -59,7 +60,7 @@ export const MOVENET_MODEL_TYPES: Readonly<
  * @example
  * ```ts
  * import { POSE_CLI_MODELS } from "./pose.ts";
- * console.log(POSE_CLI_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder
+ * console.log(POSE_CLI_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder, movenet-multipose
  * ```
  */
 export const POSE_CLI_MODELS: readonly PoseCliModelName[] = Object.freeze([
@@ -287,7 +288,8 @@ export async function estimateWithModel(
         ...model,
         inputResolution: sideOrSize(detector.inputResolution),
         outputStride: MOVENET_OUTPUT_STRIDE,
-        poses: poses.map(poseFromDetected),
+        // MultiPose's box (fractions of the padded model input) is kept beside the keypoints.
+        poses: poses.map((p) => ({ ...poseFromDetected(p), ...(p.box ? { box: p.box } : {}) })),
       };
     } finally {
       disposeQuietly(detector);
