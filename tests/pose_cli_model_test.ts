@@ -398,7 +398,7 @@ Deno.test("`USAGE` lists the models and --model-url", () => {
   // Each option has its own line, at the start.
   assert.match(
     USAGE,
-    /^ {2}--model NAME\|PATH {5}the model \(default posenet\): posenet, movenet-lightning, /m,
+    /^ {2}--model NAME\|PATH {5}the model \(default posenet\):\n {24}posenet, movenet-lightning, /m,
   );
   assert.match(USAGE, /^ {2}--model-url PATH\|URL {2}custom weights /m);
   for (const line of USAGE.split("\n")) assert.ok(line.length <= 100, line);
