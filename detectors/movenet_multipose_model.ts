@@ -72,7 +72,7 @@ const DISPOSED_MESSAGE = "this MoveNet MultiPose detector was disposed; create a
  *
  * const detector = await createMoveNetMultiPoseDetector({ modelType: "MultiPose.Lightning" });
  * const poses = await detector.estimatePoses(await readImageFile("tests/fixtures/photos/group4_standing.jpg"));
- * console.log(poses.length, poses[0].keypoints.length, poses[0].box!.xMin < poses[0].box!.xMax); // 4 17 true
+ * console.log(poses.length, poses[0].keypoints.length, poses[0].box!.xMin < poses[0].box!.xMax); // 3 17 true
  * detector.dispose();
  * ```
  */
@@ -231,8 +231,11 @@ class MoveNetMultiPoseDetector implements PoseDetector {
     await gpu.guard(parts.readback.mapAsync(GPUMapMode.READ));
     const raw = new Float32Array(parts.readback.getMappedRange().slice(0));
     parts.readback.unmap();
-    // The seam for tracking: ids are assigned to these poses (with timestampMs) after this.
-    return this.#toPoses(raw, size, checked.width, checked.height).slice(0, maxPoses);
+    const poses = this.#toPoses(raw, size, checked.width, checked.height).slice(0, maxPoses);
+    // The seam for tracking: on a video frame (timestampMs given) with enableTracking, the tracker
+    // (options.trackerType, options.trackerConfig) assigns ids to these poses here, then the
+    // per-track smoothing runs when enableSmoothing; reset() forgets the tracks.
+    return poses;
   }
 
   /**
