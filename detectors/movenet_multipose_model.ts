@@ -184,7 +184,8 @@ class MoveNetMultiPoseDetector implements PoseDetector {
     }
     if (timestampMs !== undefined && !Number.isFinite(timestampMs)) {
       throw new InvalidInputError(
-        `estimatePoses: timestampMs must be a finite number, got ${showJson(timestampMs)}`,
+        `estimatePoses: timestampMs must be a finite number, got ` +
+          (typeof timestampMs === "number" ? String(timestampMs) : showJson(timestampMs)),
       );
     }
     const gpu = this.#gpu;

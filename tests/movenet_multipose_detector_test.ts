@@ -54,7 +54,16 @@ Deno.test("MultiPose `estimatePoses()` checks its arguments, keeps 3 shapes comp
     ...MULTI,
     multiPoseMaxDimension: 64,
     trackerType: "keypoint",
-    trackerConfig: { maxTracks: 4, keypointTrackerParams: { minNumberOfKeypoints: 2 } },
+    trackerConfig: {
+      maxTracks: 4,
+      maxAge: 1000,
+      minSimilarity: 0.2,
+      keypointTrackerParams: {
+        keypointConfidenceThreshold: 0.3,
+        keypointFalloff: new Array(17).fill(0.05),
+        minNumberOfKeypoints: 2,
+      },
+    },
   });
   const photo = await readImageFile("tests/fixtures/photos/group4_standing.jpg");
   try {
