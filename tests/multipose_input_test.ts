@@ -103,7 +103,7 @@ async function check(
   let count = 0;
   for (let i = 0; i < ours.length; i++) {
     if (ours[i] !== ref.ints[i]) {
-      count++;
+      if (count++ >= 20) continue; // the first 20 are named
       const pixel = Math.floor(i / 3);
       tally.cases.push(
         `${image.width}x${image.height} → ${key}${flip ? " mirrored" : ""}: row ` +
