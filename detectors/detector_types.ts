@@ -45,11 +45,17 @@ export interface TrackerConfig {
 
 /** A box in fractions of the model's input, as pose-detection's `BoundingBox`. */
 export interface BoundingBox {
+  /** Left edge. */
   readonly xMin: number;
+  /** Top edge. */
   readonly yMin: number;
+  /** Right edge. */
   readonly xMax: number;
+  /** Bottom edge. */
   readonly yMax: number;
+  /** xMax − xMin. */
   readonly width: number;
+  /** yMax − yMin. */
   readonly height: number;
 }
 
