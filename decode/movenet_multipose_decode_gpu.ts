@@ -13,6 +13,7 @@ import type { MultiPoseDecodeConstants } from "../models/movenet_multipose_graph
 import type { GpuContext } from "../runtime/gpu_context.ts";
 import { packChannels } from "../runtime/layout.ts";
 import { MOVENET_KEYPOINTS } from "../shaders/movenet_decode.ts";
+import { WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
 import {
   MULTIPOSE_ROW_FLOATS,
   multiPoseDecodeFloats,
@@ -112,10 +113,12 @@ function checkConfig(config: MultiPoseDecodeConfig): void {
       `MoveNet MultiPose decode: ${height}x${width} cells do not fit the f32 cell indices`,
     );
   }
-  if (!Number.isInteger(instances) || instances < 1 || instances > height * width) {
+  // One lane per instance computes its box (and the cells must hold K peaks).
+  const most = Math.min(WORKGROUP_SIZE, height * width);
+  if (!Number.isInteger(instances) || instances < 1 || instances > most) {
     throw new InvalidInputError(
-      `MoveNet MultiPose decode: maxInstances must be an integer in 1..${height * width} (the ` +
-        `cells), got ${instances}`,
+      `MoveNet MultiPose decode: maxInstances must be an integer in 1..${most} (at most the ` +
+        `cells and ${WORKGROUP_SIZE}), got ${instances}`,
     );
   }
   if (
