@@ -103,9 +103,10 @@ export function multiPoseDecodeShader(p: MultiPoseDecodeShaderParams): string {
 //      of score_k > KP_T (Greater_1, Select, mul_14, Sum_3, Sum_2, Reciprocal, mul_15; Select_1
 //      always takes it: its condition, the class index from TopKV2's indices, is 0);
 //      box = clamp((box · STRIDE) / input side, 0, 1) (mul_5, truediv_6, clip_by_value_4).
-// Differences from TF.js: exp (about 1 ULP), '/' where a GPU's is not correctly rounded, and
-// TF's Sum accumulates in f64 where this sums 17 f32 products in f32; so a score can differ by a
-// few ULP, two cells whose values are that close could swap, and a peak exactly at the threshold
+// Differences from TF.js: exp (about 1 ULP), '/' where a GPU's is not correctly rounded, the
+// squared distances (TF rounds each (Y − p)² once from f64; here Y − p is rounded first, an error
+// that exp scales by |t|), and TF's Sum accumulates in f64 where this sums 17 f32 products in f32;
+// so a score can differ by a few ULP (plus about 4·|t|), two cells whose values are that close could swap, and a peak exactly at the threshold
 // could flip; a keypoint's coordinates (one add, one multiply of f32 values) are exactly TF's at
 // the same cell. Denormal Gaussian weights (exp below −87, far outside the person's box) may be
 // flushed to 0 by a GPU where TF keeps them.
