@@ -4,14 +4,14 @@
  *
  * ```sh
  * deno task bench [--quick] [--json out.json] [--webgpu deno,dawn]
- *                 [--models posenet,movenet-lightning,movenet-thunder]
+ *                 [--models posenet,movenet-lightning,movenet-thunder,movenet-multipose]
  *                 [--variant pointwise=simple,depthwise=tiled] [--engines this,ort-wasm-2t]
  *                 [--resolutions 257,513] [--no-kernels]
  *                 [--kernel-timing timestamp-query|cpu-batched] [--no-video | --video-only]
  * ```
  *
- * `--models` (default all three): PoseNet's rows at each `--resolutions` and its kernel table, and
- * MoveNet Lightning's and Thunder's end-to-end rows (`movenet_bench.ts`) next to ONNX Runtime
+ * `--models` (default all four): PoseNet's rows at each `--resolutions` and its kernel table, and
+ * MoveNet Lightning's, Thunder's and MultiPose's end-to-end rows (`movenet_bench.ts`) next to ONNX Runtime
  * running the same network as ONNX and TF.js pose-detection.
  *
  * The video row (`video_bench.ts`): `pose video` end to end on a clip ffmpeg makes, 1 and 4
@@ -91,7 +91,7 @@ function usage(message: string): never {
   console.error(`bench: ${message}`);
   console.error(
     "usage: deno task bench [--quick] [--json FILE] [--webgpu deno,dawn] " +
-      "[--models posenet,movenet-lightning,movenet-thunder] [--variant family=name,...] [--engines this,ort-wasm-1t,...] [--resolutions 257,513] " +
+      "[--models posenet,movenet-lightning,movenet-thunder,movenet-multipose] [--variant family=name,...] [--engines this,ort-wasm-1t,...] [--resolutions 257,513] " +
       "[--no-kernels] [--kernel-timing timestamp-query|cpu-batched] [--no-video | --video-only]",
   );
   Deno.exit(2);

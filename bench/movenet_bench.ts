@@ -1,6 +1,8 @@
 /**
  * The bench's MoveNet rows: SinglePose Lightning and Thunder end to end (image bytes in, 17
- * keypoints in image pixels out) on this runtime, ONNX Runtime running the same backbone and heads
+ * keypoints in image pixels out), and MultiPose (up to 6 poses; its peers in
+ * `peers/multipose_peers.ts`: pose-detection on tfjs-webgpu, ORT wasm 2 threads on the network
+ * alone) on this runtime, ONNX Runtime running the same backbone and heads
  * converted to ONNX (wasm 1 and 2 threads, webgpu), and TF.js pose-detection (webgpu, wasm), all in
  * the same interleaved latency rounds, the GPU engines once per WebGPU provider.
  *
@@ -19,6 +21,7 @@ import type { PoseImage } from "../runtime/pose_image.ts";
 import { createDetector } from "../detectors/pose_detector.ts";
 import { createMovenetOrtPeer, MOVENET_ORT_PEER_NAMES } from "./peers/ort_movenet.ts";
 import { MOVENET_PEER_FACTORIES } from "./peers/tfjs_movenet.ts";
+import { createOrtMultiPosePeer, createTfjsMultiPosePeer } from "./peers/multipose_peers.ts";
 import type { PeerImage } from "./peers/peer.ts";
 import {
   type EndToEndFigure,
@@ -29,7 +32,11 @@ import {
 } from "./end_to_end.ts";
 
 /** The MoveNet models the bench runs. */
-export const MOVENET_BENCH_MODELS = ["movenet-lightning", "movenet-thunder"] as const;
+export const MOVENET_BENCH_MODELS = [
+  "movenet-lightning",
+  "movenet-thunder",
+  "movenet-multipose",
+] as const;
 /** One of {@linkcode MOVENET_BENCH_MODELS}. */
 export type MoveNetBenchModel = (typeof MOVENET_BENCH_MODELS)[number];
 
@@ -90,7 +97,9 @@ export async function benchMoveNet(
         options.log(`${model}: ${label} could not start: ${(error as Error).message}`);
       }
     };
-    if (wanted.has("this")) {
+    if (model === "movenet-multipose") {
+      await multiPoseEngines(wanted, options, modelJsonPath, start);
+    } else if (wanted.has("this")) {
       for (const { provider, gpu } of options.providers) {
         await start(`this (${provider})`, async () => {
           const detector = await createDetector("MoveNet", {
@@ -112,7 +121,7 @@ export async function benchMoveNet(
       }
     }
     for (const name of MOVENET_ORT_PEER_NAMES) {
-      if (!wanted.has(name)) continue;
+      if (!wanted.has(name) || model === "movenet-multipose") continue;
       const providers = name === "ort-webgpu" ? options.providers.map((p) => p.provider) : [null];
       for (const provider of providers) {
         await start(
@@ -128,12 +137,13 @@ export async function benchMoveNet(
     }
     for (const [name, factory] of Object.entries(MOVENET_PEER_FACTORIES)) {
       const short = name.replace("tfjs-movenet-", "tfjs-");
-      if (!wanted.has(short)) continue;
+      if (!wanted.has(short) || model === "movenet-multipose") continue;
+      const singlePose = model as Exclude<MoveNetBenchModel, "movenet-multipose">;
       const providers = short === "tfjs-webgpu" ? options.providers.map((p) => p.provider) : [null];
       for (const provider of providers) {
         await start(provider ? `${short} (${provider})` : short, async () => {
           const engine = await factory({
-            model,
+            model: singlePose,
             modelJsonPath,
             provider: provider ?? undefined,
           });
@@ -158,7 +168,7 @@ export async function benchMoveNet(
       `${model}: ${options.runs} interleaved latency rounds of ${engines.length} engines`,
     );
     const latencies = await interleavedLatency(engines, options.image, options.runs);
-    const side = model === "movenet-lightning" ? 192 : 256;
+    const side = model === "movenet-lightning" ? 192 : 256; // MultiPose: the longer side
     for (const engine of engines) {
       figures.push({
         model,
@@ -168,6 +178,51 @@ export async function benchMoveNet(
     }
   }
   return { figures, descriptions };
+}
+
+/**
+ * MultiPose's engines: this runtime per provider, pose-detection's MultiPose on tfjs-webgpu per
+ * provider, and ORT wasm on 2 threads running the network alone (see `peers/multipose_peers.ts`);
+ * the other single-pose peers do not apply.
+ */
+async function multiPoseEngines(
+  wanted: ReadonlySet<string>,
+  options: MoveNetBenchOptions,
+  modelJsonPath: string,
+  start: (label: string, make: () => Promise<Engine>) => Promise<void>,
+): Promise<void> {
+  if (wanted.has("this")) {
+    for (const { provider, gpu } of options.providers) {
+      await start(`this (${provider})`, async () => {
+        const detector = await createDetector("MoveNet", {
+          modelType: "MultiPose.Lightning",
+          context: gpu,
+        });
+        return {
+          name: "this",
+          provider,
+          description: `posenet-webgpu ${detector.model}, WGSL on ${provider} ` +
+            `(${gpu.adapter.backend}), ${gpu.adapter.description}, the whole job`,
+          estimateSinglePose: async (image) => {
+            const [pose] = await detector.estimatePoses(image);
+            return pose ? poseFromDetected(pose) : { score: 0, keypoints: [] };
+          },
+          dispose: () => detector.dispose(),
+        };
+      });
+    }
+  }
+  if (wanted.has("ort-wasm-2t")) {
+    await start("ort-wasm-2t", () => createOrtMultiPosePeer(modelJsonPath));
+  }
+  if (wanted.has("tfjs-webgpu")) {
+    for (const { provider } of options.providers) {
+      await start(`tfjs-webgpu (${provider})`, async () => {
+        const engine = await createTfjsMultiPosePeer(modelJsonPath, provider);
+        return { ...engine, estimateSinglePose: (i) => engine.estimateSinglePose(i as PeerImage) };
+      });
+    }
+  }
 }
 
 /**
@@ -198,7 +253,7 @@ export function moveNetTable(
       return [
         f.model,
         engineLabel(f.engine, f.provider),
-        `${f.resolution}²`,
+        f.model === "movenet-multipose" ? `${f.resolution} max` : `${f.resolution}²`,
         fmt(f.medianMs),
         `${fmt(f.ms.min)}–${fmt(f.ms.max)}`,
         mine ? `${fmt(f.medianMs / mine.medianMs, 2)}×` : "-",

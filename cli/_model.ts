@@ -35,7 +35,7 @@ import { plainPose, type PoseCliResult, poseFromDetected } from "./_output.ts";
  */
 export type PoseCliModelName = Extract<
   DefaultModel,
-  "posenet" | "movenet-lightning" | "movenet-thunder"
+  "posenet" | "movenet-lightning" | "movenet-thunder" | "movenet-multipose"
 >;
 
 /**
@@ -52,6 +52,7 @@ export const MOVENET_MODEL_TYPES: Readonly<
 > = Object.freeze({
   "movenet-lightning": "SinglePose.Lightning",
   "movenet-thunder": "SinglePose.Thunder",
+  "movenet-multipose": "MultiPose.Lightning",
 });
 
 /**
@@ -60,7 +61,7 @@ export const MOVENET_MODEL_TYPES: Readonly<
  * @example
  * ```ts
  * import { POSE_CLI_MODELS } from "./pose.ts";
- * console.log(POSE_CLI_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder
+ * console.log(POSE_CLI_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder, movenet-multipose
  * ```
  */
 export const POSE_CLI_MODELS: readonly PoseCliModelName[] = Object.freeze([
@@ -298,7 +299,8 @@ export async function estimateWithModel(
         ...model,
         inputResolution: sideOrSize(detector.inputResolution),
         outputStride: MOVENET_OUTPUT_STRIDE,
-        poses: poses.map(poseFromDetected),
+        // MultiPose's box (fractions of the padded model input) is kept beside the keypoints.
+        poses: poses.map((p) => ({ ...poseFromDetected(p), ...(p.box ? { box: p.box } : {}) })),
       };
     } finally {
       disposeQuietly(detector);
@@ -331,7 +333,7 @@ export async function estimateWithModel(
 }
 
 /**
- * A model `pose video --model` names: the `pose` command's, and MoveNet MultiPose.
+ * A model `pose video --model` names: the same as the `pose` command's.
  *
  * @example
  * ```ts
@@ -339,14 +341,10 @@ export async function estimateWithModel(
  * const model: VideoModelName = "movenet-multipose";
  * ```
  */
-export type VideoModelName = PoseCliModelName | "movenet-multipose";
-
-/** The `modelType` of each MoveNet model `pose video` takes. */
-const VIDEO_MOVENET_TYPES: Readonly<Record<Exclude<VideoModelName, "posenet">, MoveNetModelType>> =
-  Object.freeze({ ...MOVENET_MODEL_TYPES, "movenet-multipose": "MultiPose.Lightning" });
+export type VideoModelName = PoseCliModelName;
 
 /**
- * Every model name `pose video --model` takes.
+ * Every model name `pose video --model` takes: {@linkcode POSE_CLI_MODELS}.
  *
  * @example
  * ```ts
@@ -354,10 +352,7 @@ const VIDEO_MOVENET_TYPES: Readonly<Record<Exclude<VideoModelName, "posenet">, M
  * console.log(VIDEO_MODELS.join(", ")); // posenet, movenet-lightning, movenet-thunder, movenet-multipose
  * ```
  */
-export const VIDEO_MODELS: readonly VideoModelName[] = Object.freeze([
-  "posenet",
-  ...(Object.keys(VIDEO_MOVENET_TYPES) as (keyof typeof VIDEO_MOVENET_TYPES)[]),
-]);
+export const VIDEO_MODELS: readonly VideoModelName[] = POSE_CLI_MODELS;
 
 /**
  * Loads the model `model` names behind the detector interface, for video: MoveNet with
@@ -387,7 +382,7 @@ export async function loadPoseDetector(
     return await (loaders.loadPoseNetDetector ?? defaultPoseNetDetectorLoader)(config);
   }
   const load = loaders.loadDetector ?? defaultDetectorLoader;
-  return await load({ modelType: VIDEO_MOVENET_TYPES[model], ...config });
+  return await load({ modelType: MOVENET_MODEL_TYPES[model], ...config });
 }
 
 /**

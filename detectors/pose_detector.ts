@@ -14,6 +14,7 @@ import type {
   SupportedModel,
 } from "./detector_types.ts";
 import { createMoveNetDetector } from "./movenet_model.ts";
+import { createMoveNetMultiPoseDetector } from "./movenet_multipose_model.ts";
 import { load } from "./posenet_model.ts";
 import { detectedFromPose } from "./pose_shapes.ts";
 import type { PoseImage } from "../runtime/pose_image.ts";
@@ -78,7 +79,12 @@ export async function createDetector(
       `createDetector: config must be an object, got ${showJson(config)}`,
     );
   }
-  if (model === "MoveNet") return await createMoveNetDetector(config as MoveNetConfig);
+  if (model === "MoveNet") {
+    const moveNet = config as MoveNetConfig;
+    return moveNet.modelType === "MultiPose.Lightning"
+      ? await createMoveNetMultiPoseDetector(moveNet)
+      : await createMoveNetDetector(moveNet);
+  }
   if (model === "PoseNet") return await createPoseNetDetector(config as PoseNetDetectorConfig);
   throw new InvalidInputError(
     `createDetector: model must be "MoveNet" or "PoseNet", got ${showJson(model)}`,

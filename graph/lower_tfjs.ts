@@ -14,6 +14,9 @@
  * | `ResizeBilinear` 2x, `half_pixel_centers`, not `align_corners` | `resize_bilinear2x` |
  * | `Identity` | (resolved away) |
  *
+ * A `ResizeBilinear` size may be a Const or shape arithmetic on a lowered tensor
+ * (`static_ints.ts`: `Shape`, `StridedSlice`, `Mul`), resolved here for the fixed input shape.
+ *
  * Padding must be SAME and the layout NHWC. Any other op on the path is a
  * {@linkcode ModelLoadError} naming the node and its op.
  *
@@ -24,6 +27,7 @@ import type { Hwc } from "../kernels/compute_kernel.ts";
 import { fail, prop } from "../models/_tfjs_json.ts";
 import type { WeightStore } from "../models/_tfjs_manifest.ts";
 import { type OpGraph, OpGraphBuilder } from "./op_graph.ts";
+import { staticInts } from "./static_ints.ts";
 import {
   attrValue,
   checkDataFormat,
@@ -197,8 +201,14 @@ export function lowerTfjsGraph(
           );
         }
         const x = lower(node.inputs[0], node);
-        const sizeWeight = constant(node, node.inputs[1]);
-        const size = weights.ints(sizeWeight, `the size of "${node.name}"`);
+        // A Const, or shape arithmetic on a tensor already lowered (Shape(x)[1:3] · 2).
+        const size = staticInts(
+          graph,
+          weights,
+          node,
+          node.inputs[1],
+          (name, from) => builder.shape(lower(name, from)),
+        );
         const [h, w] = builder.shape(x);
         if (size.length !== 2 || size[0] !== 2 * h || size[1] !== 2 * w) {
           fail(

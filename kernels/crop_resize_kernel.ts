@@ -21,7 +21,7 @@ import {
   cropNearReplayShader,
   cropResizeShader,
   cropResizeUniformBytes,
-  cropResizeUniformWords,
+  sampleTableWords,
 } from "../shaders/crop_resize.ts";
 import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
 import { workgroupGrid } from "./compute_kernel.ts";
@@ -57,7 +57,7 @@ export interface CropNormalization {
 }
 
 /** One output row's or column's source: two pixel indices and the float64 lerp, or outside. */
-interface AxisSample {
+export interface AxisSample {
   readonly low: number;
   readonly high: number;
   readonly lerp: number;
@@ -129,17 +129,41 @@ export function cropResizeUniforms(values: CropUniformValues, size: number): Arr
   if (![y1, x1, y2, x2].every(Number.isFinite)) {
     throw new InvalidInputError(`crop: box values must be finite, got [${values.box}]`);
   }
-  const buffer = new ArrayBuffer(cropResizeUniformBytes(size));
-  const u = new Uint32Array(buffer);
-  const words = cropResizeUniformWords(size);
-  const f64 = new DataView(new ArrayBuffer(8));
-  u[0] = imageWidth;
-  u[1] = imageHeight;
-  u[2] = channels;
-  const samples = [
+  return sampleTableUniforms(values, [
     ...axisSamples(y1, y2, imageHeight, size, false),
     ...axisSamples(x1, x2, imageWidth, size, values.flipHorizontal === true),
-  ];
+  ]);
+}
+
+/**
+ * Packs a sampling table (the output's rows, then its columns) into the shader's uniform block
+ * ({@linkcode cropResizeUniformWords}); the image's size and bytes per pixel are the header.
+ * Shared by the crop and MultiPose's resize (`multipose_input.ts`).
+ *
+ * @param image The image's columns, rows and bytes per pixel (already checked).
+ * @param samples One entry per output row, then per output column; undefined: outside (0). Each
+ * lerp is the float64 tfjs computed, in [0, 1).
+ * @returns The uniform bytes.
+ *
+ * @example
+ * ```ts
+ * import { sampleTableUniforms } from "./crop_resize_kernel.ts";
+ * const rows = [{ low: 0, high: 1, lerp: 0.5 }, undefined];
+ * const bytes = sampleTableUniforms({ imageWidth: 2, imageHeight: 2, channels: 3 }, [...rows, ...rows]);
+ * console.log(bytes.byteLength); // 112
+ * ```
+ */
+export function sampleTableUniforms(
+  image: { readonly imageWidth: number; readonly imageHeight: number; readonly channels: number },
+  samples: readonly (AxisSample | undefined)[],
+): ArrayBuffer {
+  const words = sampleTableWords(samples.length);
+  const buffer = new ArrayBuffer(4 * words.total);
+  const u = new Uint32Array(buffer);
+  const f64 = new DataView(new ArrayBuffer(8));
+  u[0] = image.imageWidth;
+  u[1] = image.imageHeight;
+  u[2] = image.channels;
   const unit = 2 ** CROP_WEIGHT_BITS;
   samples.forEach((s, i) => {
     const at = words.samples + 4 * i;
@@ -233,10 +257,14 @@ async function cropPipelines(
   return pipelines;
 }
 
-/** The crop-resize passes for one crop side. */
+/** The crop-resize passes for one output size. */
 export interface CropResizeKernel {
-  /** The crop side S. */
+  /** The crop side S (the output's rows when it is not square). */
   readonly size: number;
+  /** Output rows. */
+  readonly height: number;
+  /** Output columns. */
+  readonly width: number;
   /** Bytes of the per-image uniform buffer. */
   readonly uniformBytes: number;
   /**
@@ -244,7 +272,7 @@ export interface CropResizeKernel {
    *
    * @param image Raw image bytes (RGB or RGBA) as a storage buffer.
    * @param uniforms Uniform buffer holding `cropResizeUniforms(...)`.
-   * @param output The model's NHWC4 `[S, S, 3]` input buffer.
+   * @param output The model's NHWC4 `[height, width, 3]` input buffer.
    */
   bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup;
   /**
@@ -260,8 +288,10 @@ export interface CropResizeKernel {
 
 /** Options of {@linkcode createCropResizeKernel}. */
 export interface CropResizeKernelOptions {
-  /** The crop side S (192 for Lightning, 256 for Thunder). */
+  /** The crop side S (192 for Lightning, 256 for Thunder), or the output's rows with `width`. */
   readonly size: number;
+  /** Output columns when not `size` (MultiPose's padded input). */
+  readonly width?: number;
   /** The graph's normalisation; without it the output is the int32 crop itself, as floats. */
   readonly normalization?: CropNormalization;
   /**
@@ -296,8 +326,11 @@ export async function createCropResizeKernel(
   options: CropResizeKernelOptions,
 ): Promise<CropResizeKernel> {
   const { size, normalization } = options;
-  if (!Number.isInteger(size) || size < 1 || size > 1024) {
-    throw new InvalidInputError(`crop: the crop side must be an integer in 1..1024, got ${size}`);
+  const width = options.width ?? size;
+  for (const [what, v] of [["crop side", size], ["output width", width]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 1024) {
+      throw new InvalidInputError(`crop: the ${what} must be an integer in 1..1024, got ${v}`);
+    }
   }
   if (normalization) {
     const values = [...normalization.mean, ...normalization.scale, normalization.offset];
@@ -308,12 +341,12 @@ export async function createCropResizeKernel(
       );
     }
   }
-  const shader = { size, emulateEverywhere: options.emulateEverywhere };
+  const shader = { height: size, width, emulateEverywhere: options.emulateEverywhere };
   const [pipeline, replay] = await cropPipelines(gpu, [
     cropResizeShader(shader),
     cropNearReplayShader(shader),
   ]);
-  const grid = workgroupGrid(size * size, gpu.maxWorkgroupsPerDimension);
+  const grid = workgroupGrid(size * width, gpu.maxWorkgroupsPerDimension);
   const table = gpu.device.createBuffer({
     label: "crop normalisation",
     size: CROP_NORMALIZATION_BYTES,
@@ -324,12 +357,14 @@ export async function createCropResizeKernel(
   // per kernel suffices: the queue runs images' passes one after another.
   const nearList = gpu.device.createBuffer({
     label: "crop near-tie list",
-    size: 4 + 4 * size * size,
+    size: 4 + 4 * size * width,
     usage: GPUBufferUsage.STORAGE,
   });
   return {
     size,
-    uniformBytes: cropResizeUniformBytes(size),
+    height: size,
+    width,
+    uniformBytes: cropResizeUniformBytes(size, width),
     bind(image: GPUBuffer, uniforms: GPUBuffer, output: GPUBuffer): GPUBindGroup {
       return gpu.device.createBindGroup({
         label: "crop resize",
@@ -397,11 +432,60 @@ export async function runCropResizeOnce(
     box: crop.box,
     flipHorizontal: crop.flipHorizontal,
   }, kernel.size);
+  return await runCropResizeUniformsOnce(gpu, kernel, checked.bytes, uniforms);
+}
+
+/**
+ * Runs the passes once on image bytes with a prepared uniform block (from
+ * {@linkcode cropResizeUniforms} or another sampling table) and reads the output back as NHWC
+ * `[height, width, 3]`, NaN-filled first: for tests and inspection.
+ *
+ * @param gpu The device context.
+ * @param kernel The passes.
+ * @param bytes The image bytes (RGB or RGBA, as the uniforms' header says).
+ * @param uniforms The uniform block.
+ * @returns The output, NHWC.
+ * @throws {InvalidInputError} When the uniform block's size is not the kernel's.
+ *
+ * @example
+ * ```ts
+ * import { createGpuContext } from "../mod.ts";
+ * import {
+ *   createCropResizeKernel,
+ *   runCropResizeUniformsOnce,
+ *   sampleTableUniforms,
+ * } from "./crop_resize_kernel.ts";
+ *
+ * const gpu = await createGpuContext();
+ * const kernel = await createCropResizeKernel(gpu, { size: 1, width: 2 });
+ * const uniforms = sampleTableUniforms({ imageWidth: 1, imageHeight: 1, channels: 3 }, [
+ *   { low: 0, high: 0, lerp: 0 },
+ *   { low: 0, high: 0, lerp: 0 },
+ *   undefined,
+ * ]);
+ * const out = await runCropResizeUniformsOnce(gpu, kernel, new Uint8Array([7, 8, 9]), uniforms);
+ * console.log(Array.from(out)); // [ 7, 8, 9, 0, 0, 0 ]
+ * kernel.dispose();
+ * gpu.destroy();
+ * ```
+ */
+export async function runCropResizeUniformsOnce(
+  gpu: GpuContext,
+  kernel: CropResizeKernel,
+  bytes: Uint8Array<ArrayBuffer>,
+  uniforms: ArrayBuffer,
+): Promise<Float32Array> {
+  if (uniforms.byteLength !== kernel.uniformBytes) {
+    throw new InvalidInputError(
+      `crop: the uniform block has ${uniforms.byteLength} bytes, the kernel takes ` +
+        `${kernel.uniformBytes}`,
+    );
+  }
   const device = gpu.device;
-  const outBytes = kernel.size * kernel.size * 16;
+  const outBytes = kernel.height * kernel.width * 16;
   const imageBuffer = device.createBuffer({
     label: "crop image",
-    size: Math.max(16, checked.bytes.byteLength),
+    size: Math.max(16, bytes.byteLength),
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
   });
   const uniformBuffer = device.createBuffer({
@@ -415,7 +499,7 @@ export async function runCropResizeOnce(
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
   try {
-    device.queue.writeBuffer(imageBuffer, 0, checked.bytes);
+    device.queue.writeBuffer(imageBuffer, 0, bytes);
     device.queue.writeBuffer(uniformBuffer, 0, uniforms);
     const bindGroup = kernel.bind(imageBuffer, uniformBuffer, output);
     const packed = await dispatchAndRead(
@@ -425,7 +509,7 @@ export async function runCropResizeOnce(
       outBytes,
       (pass) => kernel.dispatch(pass, bindGroup),
     );
-    return unpackChannels(packed, kernel.size * kernel.size, 3);
+    return unpackChannels(packed, kernel.height * kernel.width, 3);
   } finally {
     for (const b of [imageBuffer, uniformBuffer, output]) b.destroy();
   }

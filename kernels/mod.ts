@@ -63,6 +63,13 @@ export {
   type MoveNetNormalisation,
   parseMoveNetGraph,
 } from "../models/movenet_graph.ts";
+export {
+  loadMoveNetMultiPoseGraph,
+  type MoveNetMultiPoseGraph,
+  MULTIPOSE_HEADS,
+  type MultiPoseDecodeConstants,
+  parseMoveNetMultiPoseGraph,
+} from "../models/movenet_multipose_graph.ts";
 export type { ShardData } from "../models/_tfjs_manifest.ts";
 export { type LayerSchedule, resolveLayerSchedule } from "../models/architecture.ts";
 export { validateInputResolution, type ValidInputResolution } from "../models/input_resolution.ts";

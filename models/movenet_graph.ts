@@ -139,43 +139,12 @@ function recognise(graph: TfjsGraph, store: WeightStore): MoveNetGraph {
   const input = placeholders[0];
   const inputSize = squareInputSize(input);
 
-  // Follow the input through the no-op plumbing to Sub → Mul → Sub.
-  let node = input;
-  const next = (from: GraphNode): GraphNode => {
-    const readers = graph.consumers.get(from.name) ?? [];
-    if (readers.length !== 1 || readers[0].index !== 0) {
-      fail(`node "${from.name}" must feed exactly one node on the way to the first conv`);
-    }
-    return readers[0].node;
-  };
-  do node = next(node); while (PASS_THROUGH.has(node.op));
-  const sub = expectOp(node, "Sub");
-  const mul = expectOp(next(sub), "Mul");
-  const last = expectOp(next(mul), "Sub");
-  const constant = (n: GraphNode, count: number, what: string) => {
-    const weight = constWeight(graph, store, n, n.inputs[1]);
-    if (weight.count !== count) {
-      fail(`node "${n.name}" must take a Const of ${count} values as its ${what}`);
-    }
-    return store.floats(weight, `the ${what} of "${n.name}"`);
-  };
-  const normalisation: MoveNetNormalisation = {
-    mean: constant(sub, 3, "mean"),
-    scale: constant(mul, 3, "scale"),
-    offset: constant(last, 1, "offset")[0],
-  };
+  const { last, normalisation } = readNormalisation(graph, store, input);
+  const constant = (n: GraphNode, count: number, what: string) =>
+    constFloats(graph, store, n, count, what);
 
   const heatmapSize = inputSize / 4;
-  const headNodes = MOVENET_HEADS.map((head) => {
-    const found = [...graph.nodes.values()].filter((n) =>
-      n.op === "_FusedConv2D" && n.name.includes(`/${head.block}/`) &&
-      !(graph.consumers.get(n.name) ?? []).some((c) => c.node.op === "_FusedConv2D")
-    );
-    if (found.length !== 1) {
-      fail(`expected one final 1x1 conv of head "${head.block}", found ${found.length}`);
-    }
-    return found[0];
-  });
+  const headNodes = MOVENET_HEADS.map((head) => headConv(graph, head.block));
   const network = lowerTfjsGraph(graph, store, {
     input: last.name,
     inputShape: [inputSize, inputSize, 3],
@@ -227,6 +196,90 @@ function recognise(graph: TfjsGraph, store: WeightStore): MoveNetGraph {
     distanceBias,
     outputScale: [scale[0], scale[1]],
   };
+}
+
+/**
+ * Follows a MoveNet graph's int32 input through the no-op plumbing to its normalisation,
+ * `Sub → Mul → Sub` by Consts, shared by SinglePose and MultiPose.
+ *
+ * @param graph The parsed graph.
+ * @param store Its weights.
+ * @param input The Placeholder.
+ * @returns The last normalisation node (the network's input) and the constants.
+ * @throws {ModelLoadError} When the input does not reach a normalisation of that form.
+ */
+export function readNormalisation(
+  graph: TfjsGraph,
+  store: WeightStore,
+  input: GraphNode,
+): { readonly last: GraphNode; readonly normalisation: MoveNetNormalisation } {
+  let node = input;
+  const next = (from: GraphNode): GraphNode => {
+    const readers = graph.consumers.get(from.name) ?? [];
+    if (readers.length !== 1 || readers[0].index !== 0) {
+      fail(`node "${from.name}" must feed exactly one node on the way to the first conv`);
+    }
+    return readers[0].node;
+  };
+  do node = next(node); while (PASS_THROUGH.has(node.op));
+  const sub = expectOp(node, "Sub");
+  const mul = expectOp(next(sub), "Mul");
+  const last = expectOp(next(mul), "Sub");
+  const constant = (n: GraphNode, count: number, what: string) =>
+    constFloats(graph, store, n, count, what);
+  return {
+    last,
+    normalisation: {
+      mean: constant(sub, 3, "mean"),
+      scale: constant(mul, 3, "scale"),
+      offset: constant(last, 1, "offset")[0],
+    },
+  };
+}
+
+/**
+ * The float values of the `Const` that `node` reads as its second input, which must hold `count`.
+ *
+ * @param graph The parsed graph.
+ * @param store Its weights.
+ * @param node The reader.
+ * @param count How many values the Const must hold.
+ * @param what What the values are, for the error.
+ * @returns The values.
+ * @throws {ModelLoadError} When the input is not a Const of `count` values.
+ */
+export function constFloats(
+  graph: TfjsGraph,
+  store: WeightStore,
+  node: GraphNode,
+  count: number,
+  what: string,
+): Float32Array {
+  const weight = constWeight(graph, store, node, node.inputs[1]);
+  if (weight.count !== count) {
+    fail(`node "${node.name}" must take a Const of ${count} values as its ${what}`);
+  }
+  return store.floats(weight, `the ${what} of "${node.name}"`);
+}
+
+/**
+ * The last 1x1 conv of a MoveNet head block (`center_0`, `kpt_heatmap_0`, …): the `_FusedConv2D`
+ * under `/<block>/` that feeds no other conv.
+ *
+ * @param graph The parsed graph.
+ * @param block The head's block name.
+ * @returns The node.
+ * @throws {ModelLoadError} When there is not exactly one.
+ */
+export function headConv(graph: TfjsGraph, block: string): GraphNode {
+  const found = [...graph.nodes.values()].filter((n) =>
+    n.op === "_FusedConv2D" && n.name.includes(`/${block}/`) &&
+    !(graph.consumers.get(n.name) ?? []).some((c) => c.node.op === "_FusedConv2D")
+  );
+  if (found.length !== 1) {
+    fail(`expected one final 1x1 conv of head "${block}", found ${found.length}`);
+  }
+  return found[0];
 }
 
 function expectOp(node: GraphNode, op: string): GraphNode {

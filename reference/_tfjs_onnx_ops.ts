@@ -60,7 +60,47 @@ export const TFJS_ONNX_OPS: Readonly<Record<string, Handler>> = Object.freeze({
   Add: binary("Add"),
   AddV2: binary("Add"),
   Sub: binary("Sub"),
-  Mul: binary("Mul"),
+  Mul(ctx) {
+    const [a, b] = [ctx.input(0), ctx.input(1)];
+    // Shape arithmetic: two int32 constants multiply here, to a constant.
+    if (a.constant && b.constant && a.dtype === "int32" && b.dtype === "int32") {
+      const [x, y] = [a.constant.values, b.constant.values];
+      if (x.length !== y.length && x.length !== 1 && y.length !== 1) ctx.fail("shapes differ");
+      const n = Math.max(x.length, y.length);
+      const values = Int32Array.from(
+        { length: n },
+        (_, i) => x[x.length === 1 ? 0 : i] * y[y.length === 1 ? 0 : i],
+      );
+      const shape = x.length >= y.length ? a.shape : b.shape;
+      return [{ dtype: "int32", shape, constant: { dtype: "int32", shape, values } }];
+    }
+    return binary("Mul")(ctx);
+  },
+  // The static shape of a tensor, as a constant (the converter's shapes are all known).
+  Shape(ctx) {
+    const shape = Int32Array.from(ctx.input(0).shape);
+    const dims = [shape.length];
+    return [{
+      dtype: "int32",
+      shape: dims,
+      constant: { dtype: "int32", shape: dims, values: shape },
+    }];
+  },
+  // A plain 1-D slice of a constant (stride 1, no masks but shrink), folded.
+  StridedSlice(ctx) {
+    const x = constInts(ctx, ctx.input(0), "the sliced value");
+    const [b] = constInts(ctx, ctx.input(1), "begin");
+    const [e] = constInts(ctx, ctx.input(2), "end");
+    const [step] = constInts(ctx, ctx.input(3), "strides");
+    const masks = ["begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask"];
+    if (ctx.input(0).shape.length !== 1 || step !== 1 || masks.some((m) => attrInt(ctx, m, 0))) {
+      ctx.fail("only a plain 1-D slice of a constant is folded");
+    }
+    const shrink = (attrInt(ctx, "shrink_axis_mask", 0) & 1) === 1;
+    const values = Int32Array.from(shrink ? [x[b]] : x.slice(b, e));
+    const shape = shrink ? [] : [values.length];
+    return [{ dtype: "int32", shape, constant: { dtype: "int32", shape, values } }];
+  },
   RealDiv: binary("Div"),
   SquaredDifference(ctx) {
     const [a, b] = [ctx.input(0), ctx.input(1)];

@@ -160,9 +160,15 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
 
 /**
  * Checks that `graph` holds the weights of `artifacts`: the largest float16-quantised weight,
- * decoded here from the raw bytes, must equal the graph's tensor exactly.
+ * decoded here from the raw bytes, must equal the graph's tensor exactly (also used by the
+ * MultiPose reference).
+ *
+ * @param graph The graph model pose-detection loaded.
+ * @param artifacts The files it was given.
+ * @returns The name of the weight checked.
+ * @throws {Error} When they differ.
  */
-async function checkOurWeights(
+export async function checkOurWeights(
   graph: tfconv.GraphModel,
   artifacts: tf.io.ModelArtifacts,
 ): Promise<string> {

@@ -14,8 +14,10 @@ import { F64_WGSL } from "./_f64_lerp.ts";
 
 /** Shape constants baked into a crop-resize shader. */
 export interface CropResizeShaderParams {
-  /** Output side S (192 for Lightning, 256 for Thunder): the crop is S × S. */
-  readonly size: number;
+  /** Output rows (192 for Lightning, 256 for Thunder; MultiPose: the padded input's). */
+  readonly height: number;
+  /** Output columns. */
+  readonly width: number;
   /**
    * Replay tfjs's float64 blend for every value, not only where the fast path is within
    * {@linkcode CROP_NEAR_WINDOW} of a decision (for tests of that path; much slower).
@@ -38,11 +40,12 @@ export const CROP_NEAR_WINDOW = 2;
 
 /**
  * Where things are in the per-image uniform block, in u32 words: a 4-word header (image width,
- * height, bytes per pixel, 0), the 2S samples (S rows then S columns, 4 words each: low index,
- * high index, lerp bits 41..14, lerp bits 13..0), then the 2S lerps as float64 (hi, lo words),
- * two per 16 bytes.
+ * height, bytes per pixel, 0), the samples (the output's rows, then its columns, 4 words each: low
+ * index, high index, lerp bits 41..14, lerp bits 13..0), then the same samples' lerps as float64
+ * (hi, lo words), two per 16 bytes (the last 16 half used when their count is odd).
  *
- * @param size The crop side S.
+ * @param height Output rows.
+ * @param width Output columns (default: as many as rows).
  * @returns Word offsets of the samples and the float64 lerps, and the total.
  *
  * @example
@@ -52,35 +55,62 @@ export const CROP_NEAR_WINDOW = 2;
  * ```
  */
 export function cropResizeUniformWords(
-  size: number,
+  height: number,
+  width: number = height,
 ): { samples: number; lerps: number; total: number } {
-  return { samples: 4, lerps: 4 + 8 * size, total: 4 + 12 * size };
+  return sampleTableWords(height + width);
+}
+
+/**
+ * {@linkcode cropResizeUniformWords} for a table of `count` samples (rows plus columns).
+ *
+ * @param count The samples.
+ * @returns Word offsets of the samples and the float64 lerps, and the total.
+ *
+ * @example
+ * ```ts
+ * import { sampleTableWords } from "./crop_resize.ts";
+ * console.log(sampleTableWords(3)); // { samples: 4, lerps: 16, total: 24 }
+ * ```
+ */
+export function sampleTableWords(count: number): { samples: number; lerps: number; total: number } {
+  return { samples: 4, lerps: 4 + 4 * count, total: 4 + 4 * count + 4 * lerpVectors(count) };
+}
+
+/** The `vec4<u32>`s that hold `samples` float64 lerps, two each. */
+function lerpVectors(samples: number): number {
+  return Math.ceil(samples / 2);
 }
 
 /**
  * Bytes of the per-image uniform block ({@linkcode cropResizeUniformWords}).
  *
- * @param size The crop side S.
+ * @param height Output rows.
+ * @param width Output columns (default: as many as rows).
  * @returns The block's size.
  *
  * @example
  * ```ts
  * import { cropResizeUniformBytes } from "./crop_resize.ts";
- * console.log(cropResizeUniformBytes(256)); // 12304
+ * console.log(cropResizeUniformBytes(256), cropResizeUniformBytes(256, 160)); // 12304 9616
  * ```
  */
-export function cropResizeUniformBytes(size: number): number {
-  return 4 * cropResizeUniformWords(size).total;
+export function cropResizeUniformBytes(height: number, width: number = height): number {
+  return 4 * cropResizeUniformWords(height, width).total;
 }
 
 /** Bytes of the normalisation table: 256 `vec4<f32>`, one per int value 0..255. */
 export const CROP_NORMALIZATION_BYTES = 256 * 16;
 
 /** The crop shader's header comment: what the two passes compute, the layout, the workgroups. */
-function header(p: CropResizeShaderParams): string {
-  return `// pose-detection 2.1.3's MoveNet preprocessing for one crop box:
+function header(): string {
+  return `// pose-detection 2.1.3's MoveNet preprocessing for one crop box (single pose) or the resize and
+// pad of MultiPose (the same blend from a table of rows and columns, resizeBilinear's, with the
+// padding's rows or columns outside the image), written as a ROWS × COLS model input:
 //   1. tf.image.cropAndResize(image, [box], [0], [S, S], "bilinear", 0) as tfjs-backend-cpu 4.22:
-//      in_y = y1·(H−1) + y·(y2−y1)·(H−1)/(S−1) in f64 from the f32 box (likewise x); a row or
+//      in_y = y1·(H−1) + y·(y2−y1)·(H−1)/(S−1) in f64 from the f32 box (likewise x), or
+//      resizeBilinear's in_y = y·H/R for R resized rows (no corner alignment, no half-pixel
+//      centres, floor and ceil clamped to the image; the padding's rows are outside); a row or
 //      column with in_y < 0 or > H−1 is the extrapolation value 0; else top = floor(in_y),
 //      bottom = ceil(in_y), lerp = in_y − top, and the value blends the 4 pixels
 //      (top + (bottom − top)·y_lerp of the two row blends);
@@ -104,12 +134,13 @@ function header(p: CropResizeShaderParams): string {
 // for those channels exactly in integer arithmetic (f64_bilinear_trunc, shaders/_f64_lerp.ts) from
 // the f64 lerps, rewrites them, and empties the list.
 // Layout: image = the raw bytes (RGB or RGBA, row-major) viewed as array<u32>; uniforms = a header
-// (image width, height, bytes per pixel) then S rows and S columns of (low index, high index,
+// (image width, height, bytes per pixel) then ROWS rows and COLS columns of (low index, high index,
 // lerp bits 41..14, lerp bits 13..0), low = ${
     CROP_OUTSIDE.toString(16)
-  } outside the image, then the same 2S lerps
-// as f64 words (hi, lo), two per vec4; norm = 256 vec4, NORM[n] per channel in .xyz;
-// output = NHWC4 [S, S, 3] with channel 3 = 0; near_list = (count, S² items), empty between images.
+  } outside the image, then the same
+// ROWS + COLS lerps as f64 words (hi, lo), two per vec4; norm = 256 vec4, NORM[n] per channel in
+// .xyz; output = NHWC4 [ROWS, COLS, 3] with channel 3 = 0; near_list = (count, ROWS·COLS items),
+// empty between images.
 // Workgroup: ${WORKGROUP_SIZE} invocations, one output pixel (3 channels as vec3<i32>) each. The replay
 // is a pass of its own because inlined here it made this pass 2.2× slower on lavapipe although no
 // value of a real image takes it (measured: bench/NOTES.md).`;
@@ -117,7 +148,8 @@ function header(p: CropResizeShaderParams): string {
 
 /** Constants, uniforms, bindings and helpers both passes declare (one source for the layout). */
 function declarations(p: CropResizeShaderParams): string {
-  return `const S: u32 = ${p.size}u;
+  return `const ROWS: u32 = ${p.height}u;
+const COLS: u32 = ${p.width}u;
 const DIGIT: i32 = 0x3fff;
 const OUTSIDE: u32 = 0x${CROP_OUTSIDE.toString(16)}u;
 const NEAR: u32 = ${CROP_NEAR_WINDOW}u;
@@ -134,8 +166,8 @@ struct Uniforms {
   imageHeight: u32,
   channels: u32,
   reserved: u32,
-  samples: array<vec4<u32>, ${2 * p.size}>,
-  lerps: array<vec4<u32>, ${p.size}>,
+  samples: array<vec4<u32>, ${p.height + p.width}>,
+  lerps: array<vec4<u32>, ${lerpVectors(p.height + p.width)}>,
 }
 
 @group(0) @binding(0) var<storage, read> image: array<u32>;
@@ -156,30 +188,30 @@ fn pixel(y: u32, x: u32) -> vec3<i32> {
 }
 
 /**
- * Generates the crop's main pass for one output side: the exact integer decision for every value,
+ * Generates the crop's main pass for one output size: the exact integer decision for every value,
  * and the list of pixels whose decision the replay pass ({@linkcode cropNearReplayShader}) makes.
  *
- * @param p Output side (and the test switch).
+ * @param p Output rows and columns (and the test switch).
  * @returns WGSL source.
  *
  * @example
  * ```ts
  * import { cropResizeShader } from "./crop_resize.ts";
- * const wgsl = cropResizeShader({ size: 192 });
- * console.log(wgsl.includes("const S: u32 = 192u;")); // true
+ * const wgsl = cropResizeShader({ height: 192, width: 192 });
+ * console.log(wgsl.includes("const ROWS: u32 = 192u;")); // true
  * ```
  */
 export function cropResizeShader(p: CropResizeShaderParams): string {
-  return `${header(p)}
+  return `${header()}
 ${declarations(p)}
 // A lerp's 42 bits as digits (least significant first).
 fn digits(s: vec4<u32>) -> vec3<i32> {
   return vec3<i32>(i32(s.w), i32(s.z) & DIGIT, i32(s.z >> 14u));
 }
 
-${entryPoint(p.size * p.size)}
-  let row = uniforms.samples[index / S];
-  let col = uniforms.samples[S + index % S];
+${entryPoint(p.height * p.width)}
+  let row = uniforms.samples[index / COLS];
+  let col = uniforms.samples[ROWS + index % COLS];
   var n = vec3<i32>(0);
   if (row.x != OUTSIDE && col.x != OUTSIDE) {
     let tl = pixel(row.x, col.x);
@@ -244,13 +276,13 @@ ${entryPoint(p.size * p.size)}
  * float64 blend (`f64_bilinear_trunc`) for its listed channels and rewrites them; then the list is
  * emptied for the next image.
  *
- * @param p Output side (and the test switch).
+ * @param p Output rows and columns (and the test switch).
  * @returns WGSL source.
  *
  * @example
  * ```ts
  * import { cropNearReplayShader } from "./crop_resize.ts";
- * const wgsl = cropNearReplayShader({ size: 192 });
+ * const wgsl = cropNearReplayShader({ height: 192, width: 192 });
  * console.log(wgsl.includes("f64_bilinear_trunc(")); // true
  * ```
  */
@@ -277,14 +309,14 @@ fn main(@builtin(local_invocation_index) lane: u32) {
   for (var i = lane; i < count; i += ${WORKGROUP_SIZE}u) {
     let item = near_list.items[i];
     let index = item >> 3u;
-    let row = uniforms.samples[index / S];
-    let col = uniforms.samples[S + index % S];
+    let row = uniforms.samples[index / COLS];
+    let col = uniforms.samples[ROWS + index % COLS];
     let tl = pixel(row.x, col.x);
     let tr = pixel(row.x, col.y);
     let bl = pixel(row.y, col.x);
     let br = pixel(row.y, col.y);
-    let x64 = lerp64(S + index % S);
-    let y64 = lerp64(index / S);
+    let x64 = lerp64(ROWS + index % COLS);
+    let y64 = lerp64(index / COLS);
     var value = output[index];
     for (var c = 0u; c < 3u; c++) {
       if ((item & (1u << c)) != 0u) {

@@ -123,7 +123,12 @@ async function run(
 
 Deno.test("`parsePoseArgs()` takes model names, PoseNet model.json paths and URLs", () => {
   const parse = (...args: string[]) => parsePoseArgs(["a.jpg", ...args]) as PoseCliOptions;
-  assert.deepEqual(POSE_CLI_MODELS, ["posenet", "movenet-lightning", "movenet-thunder"]);
+  assert.deepEqual(POSE_CLI_MODELS, [
+    "posenet",
+    "movenet-lightning",
+    "movenet-thunder",
+    "movenet-multipose",
+  ]);
   const plain = parse();
   assert.equal(plain.model, "posenet");
   assert.equal(plain.modelGiven, false);
@@ -168,18 +173,18 @@ Deno.test("`runPoseCli()` refuses a bad --model or --model-url with one line, ex
   const cases: [string[], string][] = [
     [
       ["--model", "movenet"],
-      `--model "movenet" is neither a model (posenet, movenet-lightning, movenet-thunder) nor a ` +
-      `path or URL of a model.json`,
+      `--model "movenet" is neither a model (posenet, movenet-lightning, movenet-thunder, ` +
+      `movenet-multipose) nor a path or URL of a model.json`,
     ],
     [
       ["--model", "MoveNet-Lightning"],
       `--model "MoveNet-Lightning" is neither a model (posenet, movenet-lightning, ` +
-      `movenet-thunder) nor a path or URL of a model.json`,
+      `movenet-thunder, movenet-multipose) nor a path or URL of a model.json`,
     ],
     [
       ["--model="],
       "--model needs a path or URL of a model.json, or a model name: posenet, " +
-      "movenet-lightning, movenet-thunder",
+      "movenet-lightning, movenet-thunder, movenet-multipose",
     ],
     [["--model"], "--model needs a value"],
     [["--model-url="], "--model-url needs a path or URL"],
@@ -391,7 +396,30 @@ Deno.test("`runPoseCli()` prints a MoveNet failure as one line, exit 1, detector
 Deno.test("`USAGE` lists the models and --model-url", () => {
   for (const model of POSE_CLI_MODELS) assert.ok(USAGE.includes(model), model);
   // Each option has its own line, at the start.
-  assert.match(USAGE, /^ {2}--model NAME\|PATH {5}the model: posenet, movenet-lightning, /m);
+  assert.match(
+    USAGE,
+    /^ {2}--model NAME\|PATH {5}the model \(default posenet\):\n {24}posenet, movenet-lightning, /m,
+  );
   assert.match(USAGE, /^ {2}--model-url PATH\|URL {2}custom weights /m);
   for (const line of USAGE.split("\n")) assert.ok(line.length <= 100, line);
+});
+
+Deno.test("`runPoseCli()` prints MoveNet MultiPose's poses, in order, each with its box", async () => {
+  const poses = [randomDetectedPose(700, 700), randomDetectedPose(700, 700)].map((p, i) => ({
+    ...p,
+    box: { yMin: 0.1 * i, xMin: 0.2, yMax: 0.5, xMax: 0.9, width: 0.7, height: 0.5 - 0.1 * i },
+  }));
+  const loaders = fakes(256, poses);
+  const { code, stdout, stderr } = await run([PORTRAIT, "--model", "movenet-multipose"], loaders);
+  assert.equal(code, 0, stderr);
+  const result = JSON.parse(stdout);
+  assert.equal(result.model, "movenet-multipose");
+  assert.equal(loaders.calls.detectorLoads[0].modelType, "MultiPose.Lightning");
+  assert.equal(result.poses.length, 2);
+  result.poses.forEach((printed: { score: number; box: unknown }, i: number) => {
+    assert.deepEqual(Object.keys(printed), ["score", "keypoints", "box"]);
+    assert.equal(printed.score, poses[i].score);
+    assert.deepEqual(printed.box, poses[i].box);
+  });
+  assert.equal(loaders.calls.disposed, 1);
 });

@@ -106,7 +106,7 @@ let dawnCalls = 0;
 let realGetBackend: (() => string) | undefined;
 
 /** Runs `fn` (a Dawn engine's call) with pose-detection seeing `webgpu-dawn` as `webgpu`. */
-async function asWebGpuName<T>(fn: () => Promise<T>): Promise<T> {
+export async function asWebGpuName<T>(fn: () => Promise<T>): Promise<T> {
   if (dawnCalls++ === 0) {
     const real = realGetBackend = tfExports.getBackend;
     tfExports.getBackend = () => {
