@@ -10,9 +10,12 @@
  *
  * Poses come in the model's order (not sorted by score), those scoring at least `minPoseScore`
  * (pose-detection's `>=`), keypoints in image pixels and `box` in fractions of the padded input,
- * as pose-detection. Track ids (`enableTracking`) are assigned by the tracker after
- * {@linkcode MoveNetMultiPoseDetector} has turned the raw result into poses: its options are
- * checked here, the tracking itself is not done yet.
+ * as pose-detection. On a video frame (a call with a timestamp) with `enableTracking` (default
+ * true), pose-detection's tracker (`tracking/pose_tracker.ts`: box IoU or keypoint OKS) gives each
+ * pose its track's `id`, and with `enableSmoothing` (default true) each track's keypoints go
+ * through its own One-Euro filter, all while the keypoints are fractions of the image, as
+ * pose-detection runs them; then they are scaled to pixels. A still image (no timestamp) is
+ * neither tracked nor smoothed and leaves the tracks as they are.
  *
  * @module
  */
@@ -50,6 +53,7 @@ import {
   type PoseDetector,
 } from "./detector_types.ts";
 import { checkMultiPoseOptions } from "./_multipose_options.ts";
+import { createPoseTracker, type PoseTracker } from "../tracking/pose_tracker.ts";
 
 /** Padded input shapes whose network is kept compiled (the most recently used). */
 export const MULTIPOSE_SHAPE_CACHE = 3;
@@ -119,6 +123,10 @@ class MoveNetMultiPoseDetector implements PoseDetector {
   readonly #options: ReturnType<typeof checkMultiPoseOptions>;
   /** Compiled shapes by `HxW`, least recently used first. */
   readonly #shapes = new Map<string, ShapeParts>();
+  /** The video's tracks and their filters (with `enableTracking`). */
+  readonly #tracker: PoseTracker | undefined;
+  /** Counts `reset()` calls: a frame that was running during one is not tracked. */
+  #generation = 0;
   #image: GPUBuffer | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #disposed = false;
@@ -135,6 +143,13 @@ class MoveNetMultiPoseDetector implements PoseDetector {
     this.#ownsGpu = ownsGpu;
     this.#graph = graph;
     this.#options = options;
+    this.#tracker = options.enableTracking
+      ? createPoseTracker({
+        trackerType: options.trackerType,
+        trackerConfig: options.trackerConfig,
+        enableSmoothing: options.enableSmoothing,
+      })
+      : undefined;
   }
 
   estimatePoses(
@@ -148,7 +163,10 @@ class MoveNetMultiPoseDetector implements PoseDetector {
     return result;
   }
 
-  reset(): void {}
+  reset(): void {
+    this.#generation++;
+    this.#tracker?.reset();
+  }
 
   dispose(): void {
     if (this.#disposed) return;
@@ -182,12 +200,13 @@ class MoveNetMultiPoseDetector implements PoseDetector {
         `estimatePoses: flipHorizontal must be a boolean, got ${showJson(flipHorizontal)}`,
       );
     }
-    if (timestampMs !== undefined && !Number.isFinite(timestampMs)) {
+    if (timestampMs !== undefined && !(Number.isFinite(timestampMs) && timestampMs >= 0)) {
       throw new InvalidInputError(
-        `estimatePoses: timestampMs must be a finite number, got ` +
+        `estimatePoses: timestampMs must be a finite number ≥ 0, got ` +
           (typeof timestampMs === "number" ? String(timestampMs) : showJson(timestampMs)),
       );
     }
+    const generation = this.#generation;
     const gpu = this.#gpu;
     gpu.assertAlive();
     const checked = checkPoseImage(image, gpu.maxStorageBufferBindingSize);
@@ -232,24 +251,27 @@ class MoveNetMultiPoseDetector implements PoseDetector {
     await gpu.guard(parts.readback.mapAsync(GPUMapMode.READ));
     const raw = new Float32Array(parts.readback.getMappedRange().slice(0));
     parts.readback.unmap();
-    const poses = this.#toPoses(raw, size, checked.width, checked.height).slice(0, maxPoses);
-    // The seam for tracking: on a video frame (timestampMs given) with enableTracking, the tracker
-    // (options.trackerType, options.trackerConfig) assigns ids to these poses here, then the
-    // per-track smoothing runs when enableSmoothing; reset() forgets the tracks.
-    return poses;
+    let poses = this.#toPoses(raw, size).slice(0, maxPoses);
+    if (timestampMs !== undefined && this.#tracker && generation === this.#generation) {
+      poses = this.#tracker.apply(poses, timestampMs);
+    }
+    return poses.map((pose) => ({
+      ...pose,
+      keypoints: pose.keypoints.map((k) => ({
+        y: k.y * checked.height,
+        x: k.x * checked.width,
+        score: k.score,
+        name: k.name,
+      })),
+    }));
   }
 
   /**
    * The raw `K × 56` result as pose-detection's poses: the instances scoring at least
-   * `minPoseScore`, in the model's order, keypoints scaled from the padded input to the resized
-   * image, then to image pixels (pose-detection's two multiplications, in its order), named.
+   * `minPoseScore`, in the model's order, keypoints scaled from the padded input to fractions of
+   * the image (pose-detection's first multiplication; pixels are its second), named.
    */
-  #toPoses(
-    raw: Float32Array,
-    size: MultiPoseInputSize,
-    imageWidth: number,
-    imageHeight: number,
-  ): DetectedPose[] {
+  #toPoses(raw: Float32Array, size: MultiPoseInputSize): DetectedPose[] {
     const poses: DetectedPose[] = [];
     const yScale = size.paddedHeight / size.resizedHeight;
     const xScale = size.paddedWidth / size.resizedWidth;
@@ -260,8 +282,8 @@ class MoveNetMultiPoseDetector implements PoseDetector {
       const [yMin, xMin, yMax, xMax] = row.subarray(MULTIPOSE_BOX_INDEX, MULTIPOSE_BOX_INDEX + 4);
       poses.push({
         keypoints: COCO_KEYPOINTS.map((name, k) => ({
-          y: row[3 * k] * yScale * imageHeight,
-          x: row[3 * k + 1] * xScale * imageWidth,
+          y: row[3 * k] * yScale,
+          x: row[3 * k + 1] * xScale,
           score: row[3 * k + 2],
           name,
         })),

@@ -71,7 +71,8 @@ Deno.test("MultiPose `estimatePoses()` checks its arguments, keeps 3 shapes comp
     const bad: [unknown, unknown, RegExp][] = [
       [{ maxPoses: 0 }, undefined, /maxPoses must be a positive integer, got 0/],
       [{ flipHorizontal: "no" }, undefined, /flipHorizontal must be a boolean, got "no"/],
-      [{}, NaN, /timestampMs must be a finite number, got NaN/],
+      [{}, NaN, /timestampMs must be a finite number ≥ 0, got NaN/],
+      [{}, -1, /timestampMs must be a finite number ≥ 0, got -1/],
       [null, undefined, /config must be an object, got null/],
     ];
     for (const [config, timestamp, message] of bad) {
@@ -96,8 +97,13 @@ Deno.test("MultiPose `estimatePoses()` checks its arguments, keeps 3 shapes comp
     });
     for (const [w, h] of [[50, 50], [100, 30], [30, 100]]) await detector.estimatePoses(gray(w, h));
     assert.deepEqual(await detector.estimatePoses(photo), first);
-    // A video frame (a timestamp) gives the same poses while tracking is not implemented.
-    assert.deepEqual(await detector.estimatePoses(photo, {}, 1000), first);
+    // A video frame (a timestamp): the same poses, each given a new track's id (1, 2, …; a
+    // track's first frame passes its filter unchanged); a still image after it has no ids.
+    const tracked = await detector.estimatePoses(photo, {}, 1000);
+    assert.deepEqual(tracked.map((p) => p.id), first.map((_, i) => i + 1));
+    assert.deepEqual(tracked.map(({ id: _, ...p }) => p), first);
+    assert.deepEqual(await detector.estimatePoses(photo), first);
+    detector.reset();
   } finally {
     detector.dispose();
   }
