@@ -375,11 +375,12 @@ export const VIDEO_MODELS: readonly VideoModelName[] = POSE_CLI_MODELS;
  */
 export async function loadPoseDetector(
   model: VideoModelName,
-  config: DetectorConfigBase,
+  config: DetectorConfigBase & { readonly multiPoseMaxDimension?: number },
   loaders: PoseCliLoaders,
 ): Promise<PoseDetector> {
   if (model === "posenet") {
-    return await (loaders.loadPoseNetDetector ?? defaultPoseNetDetectorLoader)(config);
+    const { multiPoseMaxDimension: _, ...poseNetConfig } = config;
+    return await (loaders.loadPoseNetDetector ?? defaultPoseNetDetectorLoader)(poseNetConfig);
   }
   const load = loaders.loadDetector ?? defaultDetectorLoader;
   return await load({ modelType: MOVENET_MODEL_TYPES[model], ...config });

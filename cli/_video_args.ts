@@ -51,6 +51,10 @@ export interface VideoCliOptions {
   readonly maxPoses?: number;
   /** The WebGPU provider. */
   readonly webgpu?: WebGpuProvider;
+  /** Only the first this many frames. */
+  readonly frames?: number;
+  /** MultiPose: the model input's longer side (`multiPoseMaxDimension`). */
+  readonly maxDimension?: number;
 }
 
 const OPTIONS = {
@@ -62,6 +66,8 @@ const OPTIONS = {
   "min-score": { type: "string" },
   "max-poses": { type: "string" },
   "webgpu": { type: "string" },
+  "frames": { type: "string" },
+  "max-dimension": { type: "string" },
   "help": { type: "boolean", short: "h" },
 } as const;
 
@@ -97,6 +103,9 @@ Options:
   --min-score T         with --out: draw keypoints scoring at least T, 0-1 (default ${VIDEO_MIN_SCORE})
   --max-poses N         ${MULTI_MODELS.join(", ")}: at most N poses a frame (PoseNet: above 1 is
                         multi-pose decoding; default 1)
+  --frames N            only the first N frames
+  --max-dimension N     movenet-multipose: the model input's longer side, a multiple of 32 up to
+                        1024 (default 256, as pose-detection; larger finds smaller people, slower)
   --webgpu deno|dawn    WebGPU implementation (default Deno's, or $${WEBGPU_PROVIDER_ENV})
   -h, --help            print this help
 
@@ -157,6 +166,11 @@ export function parseVideoArgs(args: readonly string[]): VideoCliOptions | "help
   if (maxPosesText !== undefined && !MULTI_MODELS.includes(model)) {
     throw new UsageError(`--max-poses does not apply to --model ${model} (one pose a frame)`);
   }
+  const maxDimensionText = text("max-dimension");
+  if (maxDimensionText !== undefined && model !== "movenet-multipose") {
+    throw new UsageError(`--max-dimension is for --model movenet-multipose, not ${model}`);
+  }
+  const framesText = text("frames");
   const inFlightText = text("in-flight");
   const webgpuText = text("webgpu");
   return {
@@ -175,5 +189,16 @@ export function parseVideoArgs(args: readonly string[]): VideoCliOptions | "help
       ? {}
       : { maxPoses: parseInteger("--max-poses", maxPosesText, 1, 100) }),
     ...(webgpuText === undefined ? {} : { webgpu: parseWebGpuOption(webgpuText) }),
+    ...(framesText === undefined
+      ? {}
+      : { frames: parseInteger("--frames", framesText, 1, Number.MAX_SAFE_INTEGER) }),
+    ...(maxDimensionText === undefined ? {} : {
+      maxDimension: parseNumber(
+        "--max-dimension",
+        maxDimensionText,
+        (v) => Number.isInteger(v) && v >= 32 && v <= 1024 && v % 32 === 0,
+        "a multiple of 32 from 32 to 1024",
+      ),
+    }),
   };
 }

@@ -125,7 +125,10 @@ async function processVideo(
     if (paths.out !== undefined && codec !== undefined) {
       encoder = startEncoder(paths.out, info, info.frameRate, codec, options.out!);
     }
-    const progress = frameProgress(io.progressLine ?? NO_PROGRESS, info.frameCount);
+    const limit = options.frames ?? Infinity;
+    const total = info.frameCount === undefined ? undefined : Math.min(info.frameCount, limit);
+    const progress = frameProgress(io.progressLine ?? NO_PROGRESS, total);
+    let read = 0;
     const config: EstimationConfig = options.maxPoses === undefined
       ? {}
       : { maxPoses: options.maxPoses };
@@ -134,7 +137,7 @@ async function processVideo(
     let stopped = true;
     try {
       ({ stopped } = await runFramePipeline<Uint8Array, DetectedPose[]>({
-        read: () => decoder.read(),
+        read: () => read++ < limit ? decoder.read() : Promise.resolve(undefined),
         start: (frame, i) =>
           detector.estimatePoses({ data: frame, width, height }, config, timestampMs(i, info)),
         finish: async (frame, poses, i) => {
@@ -230,6 +233,9 @@ export async function runVideoCli(args: readonly string[], io: VideoCliIo): Prom
         ? {}
         : { modelUrl: modelLocation(options.modelUrl, fromCwd) }),
       ...(options.webgpu === undefined ? {} : { provider: options.webgpu }),
+      ...(options.maxDimension === undefined
+        ? {}
+        : { multiPoseMaxDimension: options.maxDimension }),
       onProgress: io.progress ?? ((message) => void io.stderr(`${message}\n`)),
     }, io);
     let run: VideoRunResult;

@@ -173,6 +173,13 @@ Deno.test("`pose video` writes one JSON line per frame, equal to estimatePoses o
       })),
     }));
     assert.deepEqual(lines, shaped, `--in-flight ${inFlight}`);
+    if (inFlight === "4") {
+      // --frames: only the first frames, the same lines.
+      const some = join(dir, "first_frames.jsonl");
+      const first = await poseVideo([clip, "--jsonl", some, "--frames", "5"]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(await readJsonl(some), shaped.slice(0, 5));
+    }
 
     assert.deepEqual(await probe(out), {
       frames: FRAMES,

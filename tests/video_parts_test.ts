@@ -180,6 +180,25 @@ Deno.test("`parseVideoArgs()` takes the defaults and names the option of each mi
     ]),
     { input: "a.mkv", model: "posenet", inFlight: 1, minScore: 0.3, maxPoses: 3 },
   );
+  assert.deepEqual(
+    parseVideoArgs([
+      "a.mp4",
+      "--model",
+      "movenet-multipose",
+      "--max-dimension",
+      "512",
+      "--frames",
+      "9",
+    ]),
+    {
+      input: "a.mp4",
+      model: "movenet-multipose",
+      inFlight: 4,
+      minScore: 0.3,
+      frames: 9,
+      maxDimension: 512,
+    },
+  );
   assert.equal(parseVideoArgs(["-h"]), "help");
   const cases: [string[], RegExp][] = [
     [[], /missing the video/],
@@ -191,7 +210,13 @@ Deno.test("`parseVideoArgs()` takes the defaults and names the option of each mi
     [["a.mp4", "--min-score", "0.5"], /--min-score needs --out/],
     [["a.mp4", "--out", "o.mp4", "--min-score", "2"], /--min-score must be between 0 and 1/],
     [["a.mp4", "--webgpu", "metal"], /--webgpu:/],
-    [["a.mp4", "--frames", "3"], /unknown option --frames/],
+    [["a.mp4", "--frames", "0"], /--frames must be between 1 and/],
+    [["a.mp4", "--max-dimension", "512"], /--max-dimension is for --model movenet-multipose/],
+    [
+      ["a.mp4", "--model", "movenet-multipose", "--max-dimension", "500"],
+      /--max-dimension must be a multiple of 32 from 32 to 1024/,
+    ],
+    [["a.mp4", "--fps", "3"], /unknown option --fps/],
     [["a.mp4", "--out"], /--out needs a value/],
     [["a.mp4", "--out", "x", "--out", "y"], /--out is given twice/],
   ];
