@@ -36,6 +36,8 @@ export interface MultiPoseBox {
 export interface MultiPosePose {
   score: number;
   box: MultiPoseBox;
+  /** The track id (video frames with tracking on). */
+  id?: number;
   keypoints: { x: number; y: number; score: number; name: string }[];
 }
 
@@ -53,32 +55,52 @@ export interface MultiPoseRun {
 
 /** A pose-detection MultiPose detector on the active backend. */
 export interface TfjsMultiPoseDetector {
-  /** `estimatePoses` of one still image, as pose-detection returns it. */
-  estimatePoses(image: MoveNetImage): Promise<MultiPosePose[]>;
+  /**
+   * `estimatePoses(image, {}, timestampMs)`, as pose-detection returns it: a still image without
+   * a timestamp, a video frame with one.
+   */
+  estimatePoses(image: MoveNetImage, timestampMs?: number): Promise<MultiPosePose[]>;
   /** The same, recording the model input's hash and the raw output. */
-  trace(image: MoveNetImage): Promise<MultiPoseRun>;
+  trace(image: MoveNetImage, timestampMs?: number): Promise<MultiPoseRun>;
   /** Frees the detector's model. */
   dispose(): void;
 }
 
+/** Tracking options handed to pose-detection's `createDetector` (all off by default here). */
+export interface TfjsMultiPoseTracking {
+  readonly enableTracking?: boolean;
+  readonly enableSmoothing?: boolean;
+  /** pose-detection's `trackerType`: `"boundingBox"` (its default) or `"keypoint"`. */
+  readonly trackerType?: "boundingBox" | "keypoint";
+}
+
 /**
  * Builds pose-detection's MoveNet MultiPose detector on the active TF.js backend from our files,
- * smoothing and tracking off, `minPoseScore` and `multiPoseMaxDimension` at their defaults (0.25,
- * 256), and checks that the graph holds our weights.
+ * smoothing and tracking off unless `tracking` turns them on (pose-detection's own tracker and
+ * filters then run, with its default tracker config), `minPoseScore` and `multiPoseMaxDimension`
+ * at their defaults (0.25, 256), and checks that the graph holds our weights.
  *
  * @param source Path of the model JSON, or its artifacts.
+ * @param tracking pose-detection's tracking options.
  * @returns The detector.
  * @throws {Error} When the loaded graph's weights are not those of the files.
  */
 export async function createTfjsMultiPoseDetector(
   source: string | tf.io.ModelArtifacts,
+  tracking: TfjsMultiPoseTracking = {},
 ): Promise<TfjsMultiPoseDetector> {
   const artifacts = typeof source === "string" ? await readTfjsGraphArtifacts(source) : source;
   const detector = await poseDetection.createDetector(poseDetection.SupportedModels.MoveNet, {
     modelType: poseDetection.movenet.modelType.MULTIPOSE_LIGHTNING,
     modelUrl: tf.io.fromMemory(artifacts),
-    enableSmoothing: false,
-    enableTracking: false,
+    enableSmoothing: tracking.enableSmoothing ?? false,
+    enableTracking: tracking.enableTracking ?? false,
+    ...(tracking.trackerType
+      ? {
+        trackerType: poseDetection
+          .TrackerType[tracking.trackerType === "keypoint" ? "Keypoint" : "BoundingBox"],
+      }
+      : {}),
   });
   const graph = (detector as unknown as { moveNetModel: tfconv.GraphModel }).moveNetModel;
   try {
@@ -87,13 +109,14 @@ export async function createTfjsMultiPoseDetector(
     detector.dispose();
     throw e;
   }
-  const estimate = async (image: MoveNetImage): Promise<MultiPosePose[]> => {
+  const estimate = async (image: MoveNetImage, timestampMs?: number): Promise<MultiPosePose[]> => {
     const input = toImageTensor(image);
     try {
-      const poses = await detector.estimatePoses(input);
+      const poses = await detector.estimatePoses(input, {}, timestampMs);
       return poses.map((p) => ({
         score: p.score!,
         box: { ...p.box! },
+        ...(p.id === undefined ? {} : { id: p.id }),
         keypoints: p.keypoints.map((k) => ({ x: k.x, y: k.y, score: k.score!, name: k.name! })),
       }));
     } finally {
@@ -102,7 +125,7 @@ export async function createTfjsMultiPoseDetector(
   };
   return {
     estimatePoses: estimate,
-    async trace(image: MoveNetImage): Promise<MultiPoseRun> {
+    async trace(image: MoveNetImage, timestampMs?: number): Promise<MultiPoseRun> {
       const inputs: { shape: number[]; sha256: string }[] = [];
       const outputs: number[][] = [];
       const execute = graph.execute;
@@ -115,7 +138,7 @@ export async function createTfjsMultiPoseDetector(
         return out;
       }) as typeof graph.execute;
       try {
-        const poses = await estimate(image);
+        const poses = await estimate(image, timestampMs);
         if (inputs.length !== 1 || outputs[0]?.length !== 6 * 56) {
           throw new Error(`expected one model call giving 6 × 56 values, saw ${inputs.length}`);
         }

@@ -94,6 +94,41 @@ export function movingSequence(): FrameSpec[] {
   return frames;
 }
 
+/**
+ * The group sequence, for MultiPose's tracking: the standing group of four panning left and
+ * zooming in over 9 frames at 30 frames/s (people leave on the left edge and come in on the right),
+ * with a blank frame among them (the people are missed for one frame, within the tracker's
+ * `maxAge`) and a repeated timestamp; then a 1.5 s gap (longer than `maxAge`: every track expires)
+ * and the couch group of three panning right and zooming out over 8 frames.
+ */
+export function groupSequence(): FrameSpec[] {
+  const frames: FrameSpec[] = [];
+  const standing = [0, 33, 67, 100, 133, 167, 200, 200, 233, 267];
+  for (const [i, timestampMs] of standing.entries()) {
+    if (i === 4) {
+      frames.push({ timestampMs });
+      continue;
+    }
+    frames.push({
+      timestampMs,
+      photo: "group4_standing.jpg",
+      scale: 1.1 + 0.03 * i,
+      cx: 0.62 - 0.04 * i,
+      cy: 0.5,
+    });
+  }
+  for (let i = 0; i < 8; i++) {
+    frames.push({
+      timestampMs: 1767 + Math.round((i * 1000) / 30),
+      photo: "group3_couch.jpg",
+      scale: 1.35 - 0.04 * i,
+      cx: 0.3 + 0.05 * i,
+      cy: 0.52,
+    });
+  }
+  return frames;
+}
+
 /** The still sequence: 16 frames of the green-dress photo at 30 frames/s, each with ±3 noise. */
 export function stillSequence(): FrameSpec[] {
   return Array.from({ length: 16 }, (_, i) => ({
