@@ -156,6 +156,7 @@ Deno.test({
           image: "portrait.png",
           adapter: "compatibility",
         },
+        { model: "movenet-multipose", multi: true, image: "group.png", adapter: "compatibility" },
         // A plain request: SwiftShader here; the multi-pose shaders must compile on it too.
         { model: "posenet", multi: true, image: "group.png", adapter: "core" },
       ];
@@ -176,6 +177,11 @@ Deno.test({
               ? await createDetector("PoseNet", {
                 modelUrl: await fetchDefaultWeights("posenet"),
                 inputResolution: 257,
+              })
+              : model === "movenet-multipose"
+              ? await createDetector("MoveNet", {
+                modelType: "MultiPose.Lightning",
+                modelUrl: await fetchDefaultWeights("movenet-multipose"),
               })
               : await createDetector("MoveNet", {
                 modelType: "SinglePose.Lightning",
