@@ -25,7 +25,6 @@ import {
   movenetPoseScore,
 } from "../decode/movenet_crop.ts";
 import { MoveNetCropTracker } from "../decode/movenet_crop_tracking.ts";
-import { timestampMicroseconds } from "../tracking/_timestamp.ts";
 import {
   createMovenetDecoder,
   MOVENET_DECODE_OUTPUT_BYTES,
@@ -50,6 +49,7 @@ import {
 import { type DefaultModel, fetchDefaultWeights } from "../models/default_weights.ts";
 import { loadMoveNetGraph, type MoveNetGraph } from "../models/movenet_graph.ts";
 import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
+import { checkEstimationArgs } from "./_estimation_args.ts";
 
 /** pose-detection's default `minPoseScore`. */
 const DEFAULT_MIN_POSE_SCORE = 0.25;
@@ -292,24 +292,13 @@ class MoveNetDetector implements MoveNetSinglePoseDetector {
     timestampMs: number | undefined,
   ): Promise<DetectedPose[]> {
     if (this.#disposed) throw new InvalidInputError(DISPOSED_MESSAGE);
-    // pose-detection's `timestamp == null`: no timestamp, a still image.
-    const video = timestampMs != null;
-    const microseconds = video ? timestampMicroseconds("estimatePoses", timestampMs) : 0;
-    if (typeof config !== "object" || config === null) {
-      throw new InvalidInputError(
-        `estimatePoses: config must be an object, got ${showJson(config)}`,
-      );
-    }
+    const args = checkEstimationArgs(config, timestampMs);
+    const { flipHorizontal, microseconds } = args;
+    const video = args.timestampMs !== undefined;
     if (config.maxPoses !== undefined && config.maxPoses !== 1) {
       throw new InvalidInputError(
         `estimatePoses: MoveNet SinglePose finds one pose; maxPoses must be 1, got ` +
           showJson(config.maxPoses),
-      );
-    }
-    const flipHorizontal = config.flipHorizontal ?? false;
-    if (typeof flipHorizontal !== "boolean") {
-      throw new InvalidInputError(
-        `estimatePoses: flipHorizontal must be a boolean, got ${showJson(flipHorizontal)}`,
       );
     }
     const gpu = this.#gpu;

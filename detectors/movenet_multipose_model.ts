@@ -53,6 +53,7 @@ import {
   type PoseDetector,
 } from "./detector_types.ts";
 import { checkMultiPoseOptions } from "./_multipose_options.ts";
+import { checkEstimationArgs } from "./_estimation_args.ts";
 import { createPoseTracker, type PoseTracker } from "../tracking/pose_tracker.ts";
 
 /** Padded input shapes whose network is kept compiled (the most recently used). */
@@ -183,27 +184,14 @@ class MoveNetMultiPoseDetector implements PoseDetector {
     timestampMs: number | undefined,
   ): Promise<DetectedPose[]> {
     if (this.#disposed) throw new InvalidInputError(DISPOSED_MESSAGE);
-    if (typeof config !== "object" || config === null) {
-      throw new InvalidInputError(
-        `estimatePoses: config must be an object, got ${showJson(config)}`,
-      );
-    }
+    const { flipHorizontal, timestampMs: videoTimestampMs } = checkEstimationArgs(
+      config,
+      timestampMs,
+    );
     const maxPoses = config.maxPoses ?? this.#graph.decode.maxInstances;
     if (!Number.isInteger(maxPoses) || maxPoses < 1) {
       throw new InvalidInputError(
         `estimatePoses: maxPoses must be a positive integer, got ${showJson(config.maxPoses)}`,
-      );
-    }
-    const flipHorizontal = config.flipHorizontal ?? false;
-    if (typeof flipHorizontal !== "boolean") {
-      throw new InvalidInputError(
-        `estimatePoses: flipHorizontal must be a boolean, got ${showJson(flipHorizontal)}`,
-      );
-    }
-    if (timestampMs !== undefined && !(Number.isFinite(timestampMs) && timestampMs >= 0)) {
-      throw new InvalidInputError(
-        `estimatePoses: timestampMs must be a finite number ≥ 0, got ` +
-          (typeof timestampMs === "number" ? String(timestampMs) : showJson(timestampMs)),
       );
     }
     const generation = this.#generation;
@@ -252,8 +240,8 @@ class MoveNetMultiPoseDetector implements PoseDetector {
     const raw = new Float32Array(parts.readback.getMappedRange().slice(0));
     parts.readback.unmap();
     let poses = this.#toPoses(raw, size).slice(0, maxPoses);
-    if (timestampMs !== undefined && this.#tracker && generation === this.#generation) {
-      poses = this.#tracker.apply(poses, timestampMs);
+    if (videoTimestampMs !== undefined && this.#tracker && generation === this.#generation) {
+      poses = this.#tracker.apply(poses, videoTimestampMs);
     }
     return poses.map((pose) => ({
       ...pose,

@@ -8,6 +8,7 @@
 import { channelSlots } from "../runtime/layout.ts";
 import { f32Literal, SIGMOID_WGSL } from "./_wgsl_f32.ts";
 import { WORKGROUP_SIZE } from "./wgsl_common.ts";
+import { WORKGROUP_ARGMAX_WGSL } from "./_workgroup_argmax.ts";
 
 /** Number of keypoints MoveNet outputs. */
 export const MOVENET_KEYPOINTS = 17;
@@ -100,8 +101,6 @@ const LANES: u32 = ${WORKGROUP_SIZE}u;
 @group(0) @binding(4) var<storage, read> prior: array<f32>;
 @group(0) @binding(5) var<storage, read_write> result: array<f32>;
 
-var<workgroup> bestValue: array<f32, LANES>;
-var<workgroup> bestCell: array<u32, LANES>;
 
 ${SIGMOID_WGSL}fn heatmapAt(cell: u32, k: u32) -> f32 {
   return heatmap[cell * HEATMAP_SLOTS + k / 4u][k % 4u];
@@ -115,25 +114,7 @@ fn offsetAt(cell: u32, channel: u32) -> f32 {
   return offset[cell * VECTOR_SLOTS + channel / 4u][channel % 4u];
 }
 
-// Workgroup argmax of each lane's (value, cell): the larger value wins, equal values go to the
-// lower cell. Every value is >= 0, so a lane without cells (value -1) never wins.
-fn argmaxOfLanes(lane: u32, value: f32, cell: u32) -> u32 {
-  bestValue[lane] = value;
-  bestCell[lane] = cell;
-  workgroupBarrier();
-  for (var half = LANES / 2u; half > 0u; half >>= 1u) {
-    if (lane < half) {
-      let v = bestValue[lane + half];
-      let c = bestCell[lane + half];
-      if (v > bestValue[lane] || (v == bestValue[lane] && c < bestCell[lane])) {
-        bestValue[lane] = v;
-        bestCell[lane] = c;
-      }
-    }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&bestCell[0]);
-}
+${WORKGROUP_ARGMAX_WGSL}
 
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {

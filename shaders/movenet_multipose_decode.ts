@@ -9,6 +9,7 @@ import { channelSlots } from "../runtime/layout.ts";
 import { f32Literal, SIGMOID_WGSL } from "./_wgsl_f32.ts";
 import { MOVENET_KEYPOINTS } from "./movenet_decode.ts";
 import { WORKGROUP_SIZE } from "./wgsl_common.ts";
+import { WORKGROUP_ARGMAX_WGSL } from "./_workgroup_argmax.ts";
 
 /** Floats of one instance's row of the graph's output: 17 × (y, x, score), the box, the score. */
 export const MULTIPOSE_ROW_FLOATS: number = 3 * MOVENET_KEYPOINTS + 5;
@@ -150,8 +151,6 @@ const LANES: u32 = ${WORKGROUP_SIZE}u;
 @group(0) @binding(5) var<storage, read> offset: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> result: array<f32>;
 
-var<workgroup> bestValue: array<f32, LANES>;
-var<workgroup> bestCell: array<u32, LANES>;
 var<workgroup> topValue: array<f32, K>;
 var<workgroup> topCell: array<u32, K>;
 var<workgroup> boxes: array<vec4<f32>, K>;
@@ -206,25 +205,7 @@ fn weighted(heat: f32, j: u32, i: u32, k: u32) -> f32 {
   return heat * expAccurate((-1.0 * (dy * dy + dx * dx)) / DEN);
 }
 
-// Workgroup argmax of each lane's (value, cell): the larger value wins, equal values go to the
-// lower cell. Every value is >= 0, so a lane without cells (value -1) never wins.
-fn argmaxOfLanes(lane: u32, value: f32, cell: u32) -> u32 {
-  bestValue[lane] = value;
-  bestCell[lane] = cell;
-  workgroupBarrier();
-  for (var half = LANES / 2u; half > 0u; half >>= 1u) {
-    if (lane < half) {
-      let v = bestValue[lane + half];
-      let c = bestCell[lane + half];
-      if (v > bestValue[lane] || (v == bestValue[lane] && c < bestCell[lane])) {
-        bestValue[lane] = v;
-        bestCell[lane] = c;
-      }
-    }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&bestCell[0]);
-}
+${WORKGROUP_ARGMAX_WGSL}
 
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {

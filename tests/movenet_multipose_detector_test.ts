@@ -71,8 +71,8 @@ Deno.test("MultiPose `estimatePoses()` checks its arguments, keeps 3 shapes comp
     const bad: [unknown, unknown, RegExp][] = [
       [{ maxPoses: 0 }, undefined, /maxPoses must be a positive integer, got 0/],
       [{ flipHorizontal: "no" }, undefined, /flipHorizontal must be a boolean, got "no"/],
-      [{}, NaN, /timestampMs must be a finite number ≥ 0, got NaN/],
-      [{}, -1, /timestampMs must be a finite number ≥ 0, got -1/],
+      [{}, NaN, /timestampMs must be a finite number ≥ 0 \(milliseconds\), got NaN/],
+      [{}, -1, /timestampMs must be a finite number ≥ 0 \(milliseconds\), got -1/],
       [null, undefined, /config must be an object, got null/],
     ];
     for (const [config, timestamp, message] of bad) {
