@@ -1,7 +1,7 @@
 /**
  * What `pose video` writes per frame: the JSON line ({@linkcode jsonlRecord}), the colour of each
- * pose in the annotated video ({@linkcode trackColors}: by track id when the detector gives one,
- * else by position in the frame), and the sink that appends the lines ({@linkcode openJsonl}) so
+ * pose in the annotated video ({@linkcode createTrackColoring}: one colour per track while it
+ * lives, else by position in the frame), and the sink that appends the lines ({@linkcode openJsonl}) so
  * that a stopped run leaves only complete lines.
  *
  * @module
@@ -109,28 +109,63 @@ export function jsonlLine(record: JsonlRecord): string {
 }
 
 /**
- * The colour of each pose: `POSE_COLORS[id % 8]` for a pose with a track id (so a person keeps
- * their colour from frame to frame), else `POSE_COLORS[i % 8]` for the pose at index `i`.
+ * Colours tracks for the annotated video: a track keeps its colour while it lives, and a new track
+ * takes the least recently drawn colour, which is one no live track has whenever there are at most
+ * 8 (beyond 8 that colour is shared), so people on screen together differ. Poses without an id are coloured by their index,
+ * `POSE_COLORS[i % 8]`. A track not seen for `recentFrames` frames gives its colour back.
  *
- * @param poses The frame's poses.
- * @returns One colour per pose.
+ * @param recentFrames How long a missing track keeps its colour, in frames (default 30).
+ * @returns A function from one frame's poses to their colours; call it once per frame, in order.
  *
  * @example
  * ```ts
- * import { trackColors } from "./_video_output.ts";
+ * import { createTrackColoring } from "./_video_output.ts";
  * import { POSE_COLORS } from "./draw_overlay.ts";
  *
- * const colors = trackColors([{ id: 9, score: 1, keypoints: [] }, { score: 1, keypoints: [] }]);
- * console.log(colors[0] === POSE_COLORS[1], colors[1] === POSE_COLORS[1]); // true true
+ * const colorsFor = createTrackColoring();
+ * const pose = (id: number) => ({ id, score: 1, keypoints: [] });
+ * const [a, b] = colorsFor([pose(1), pose(9)]); // 1 and 9 are alike mod 8, yet differ
+ * console.log(a === POSE_COLORS[0], b === POSE_COLORS[1]); // true true
+ * console.log(colorsFor([pose(9)])[0] === b); // true: a track keeps its colour
  * ```
  */
-export function trackColors(poses: readonly DetectedPose[]): Rgb[] {
+export function createTrackColoring(
+  recentFrames = 30,
+): (poses: readonly DetectedPose[]) => Rgb[] {
   const n = POSE_COLORS.length;
-  return poses.map((pose, i) => {
-    const id = pose.id;
-    const key = typeof id === "number" && Number.isSafeInteger(id) ? id : i;
-    return POSE_COLORS[((key % n) + n) % n];
-  });
+  const colorOf = new Map<number, number>();
+  const lastSeen = new Map<number, number>();
+  const colorLastUsed = new Array<number>(n).fill(-Infinity);
+  let frame = 0;
+  const trackId = (pose: DetectedPose) =>
+    typeof pose.id === "number" && Number.isSafeInteger(pose.id) ? pose.id : undefined;
+  return (poses) => {
+    frame++;
+    for (const pose of poses) {
+      const id = trackId(pose);
+      if (id !== undefined && colorOf.has(id)) lastSeen.set(id, frame);
+    }
+    for (const [id, seen] of lastSeen) {
+      if (frame - seen > recentFrames) {
+        lastSeen.delete(id);
+        colorOf.delete(id);
+      }
+    }
+    return poses.map((pose, i) => {
+      const id = trackId(pose);
+      if (id === undefined) return POSE_COLORS[i % n];
+      let color = colorOf.get(id);
+      if (color === undefined) {
+        // The least recently drawn colour: a live track's colour was drawn within the last
+        // `recentFrames` frames and a freed one before that, so a free colour is taken first.
+        color = colorLastUsed.indexOf(Math.min(...colorLastUsed));
+        colorOf.set(id, color);
+        lastSeen.set(id, frame);
+      }
+      colorLastUsed[color] = frame;
+      return POSE_COLORS[color];
+    });
+  };
 }
 
 /** Where the JSON lines go. */

@@ -32,7 +32,7 @@ import { loadPoseDetector, modelLocation, type PoseCliLoaders } from "./_model.t
 import { errorLine } from "./_output.ts";
 import { frameProgress } from "./_progress.ts";
 import { parseVideoArgs, VIDEO_USAGE, type VideoCliOptions } from "./_video_args.ts";
-import { jsonlLine, jsonlRecord, openJsonl, trackColors } from "./_video_output.ts";
+import { createTrackColoring, jsonlLine, jsonlRecord, openJsonl } from "./_video_output.ts";
 
 /**
  * Where {@linkcode runVideoCli} writes, what it loads models with, and how it hears Ctrl-C.
@@ -133,6 +133,7 @@ async function processVideo(
       ? {}
       : { maxPoses: options.maxPoses };
     const { width, height } = info;
+    const colorsFor = createTrackColoring();
     let done = 0;
     let stopped = true;
     try {
@@ -145,7 +146,7 @@ async function processVideo(
           if (encoder) {
             const drawn = drawPoses({ data: frame, width, height }, poses.map(poseFromDetected), {
               minScore: options.minScore,
-              colors: trackColors(poses),
+              colors: colorsFor(poses),
             });
             await encoder.write(drawn);
           }

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { clockText, formatProgress, frameProgress } from "../cli/_progress.ts";
-import { jsonlLine, jsonlRecord, trackColors } from "../cli/_video_output.ts";
+import { createTrackColoring, jsonlLine, jsonlRecord } from "../cli/_video_output.ts";
 import { drawPoses, POSE_COLORS } from "../cli/draw_overlay.ts";
 import { parseVideoArgs, type VideoCliOptions } from "../cli/_video_args.ts";
 import { UsageError } from "../cli/_args.ts";
@@ -117,22 +117,32 @@ Deno.test("`jsonlRecord()` keeps every keypoint and writes `id` and `box` only w
   });
 });
 
-Deno.test("`trackColors()` colours a pose by its track id when it has one, else by its index", () => {
+Deno.test("`createTrackColoring()` keeps a track's colour and gives tracks on screen together different ones", () => {
   const n = POSE_COLORS.length;
-  // The same id keeps its colour wherever the pose is in the list.
-  assert.deepEqual(trackColors([randomPose({ id: 3 }), randomPose({ id: 12 })]), [
-    POSE_COLORS[3],
-    POSE_COLORS[12 % n],
-  ]);
-  assert.deepEqual(trackColors([randomPose({ id: 12 }), randomPose({ id: 3 })]), [
-    POSE_COLORS[12 % n],
-    POSE_COLORS[3],
-  ]);
+  const colorsFor = createTrackColoring(3);
+  // 1 and 9 (alike mod 8) get different colours; each keeps its own wherever it is in the list.
+  const [a, b] = colorsFor([randomPose({ id: 1 }), randomPose({ id: 9 })]);
+  assert.notEqual(a, b);
+  assert.deepEqual(colorsFor([randomPose({ id: 9 }), randomPose({ id: 1 })]), [b, a]);
+  // A new track avoids the live ones' colours, for up to 8 tracks at once.
+  const eight = colorsFor([1, 9, 17, 25, 33, 41, 49, 57].map((id) => randomPose({ id })));
+  assert.equal(new Set(eight).size, n);
+  assert.deepEqual(eight.slice(0, 2), [a, b]);
+  // A ninth shares the least recently used colour rather than failing.
+  assert.ok(POSE_COLORS.includes(colorsFor([randomPose({ id: 99 })])[0]));
+  // A track missing for more than 3 frames gives its colour back; one missing for fewer keeps it.
+  colorsFor([randomPose({ id: 1 })]);
+  for (let f = 0; f < 3; f++) colorsFor([]);
+  assert.equal(colorsFor([randomPose({ id: 1 })])[0], a);
+  for (let f = 0; f < 4; f++) colorsFor([]);
+  const again = colorsFor([randomPose({ id: 2 }), randomPose({ id: 1 })]);
+  assert.equal(again.length, 2);
+  assert.notEqual(again[0], again[1]);
+  // Poses without an id: by their index.
   assert.deepEqual(
-    trackColors([randomPose(), randomPose(), randomPose()]),
+    colorsFor([randomPose(), randomPose(), randomPose()]),
     POSE_COLORS.slice(0, 3),
   );
-  assert.deepEqual(trackColors([randomPose({ id: -1 })]), [POSE_COLORS[n - 1]]);
 });
 
 Deno.test("`drawPoses()` draws each pose in the colour `colors` gives it", () => {
