@@ -8,7 +8,9 @@
  *   Runtime Web and tfjs-webgpu fall back to when dilated);
  * - pointwise `staged`: weights staged in workgroup memory a chunk at a time (slower here);
  * - pointwise `half`: weights stored as float16 pairs, half the weight loads, at an accuracy cost
- *   (bench/NOTES.md: up to 0.25 px and 3.7e-3 in score against TF.js, and an argmax can flip).
+ *   (bench/NOTES.md: up to 0.25 px and 3.7e-3 in score against TF.js, and an argmax can flip);
+ * - depthwise `rows1` and `rows8`: the `tiled` depthwise kernel (4 outputs along x × 4 rows per
+ *   invocation) with 1 row (the default until 2026-12-01) or 8; all give the same bits.
  *
  * @module
  */
@@ -53,6 +55,8 @@ export interface KernelTiling {
   readonly weightsF16?: boolean;
   /** Output pixels along x per invocation (depthwise, conv2d). */
   readonly tileX?: number;
+  /** Output rows per invocation (depthwise). */
+  readonly tileY?: number;
 }
 
 /**
@@ -68,11 +72,11 @@ export interface KernelTiling {
  */
 export const DEFAULT_TILING: {
   readonly pointwise: { readonly tilePixels: number; readonly tileSlots: number };
-  readonly depthwise: { readonly tileX: number };
+  readonly depthwise: { readonly tileX: number; readonly tileY: number };
   readonly conv2d: { readonly tileX: number; readonly tileSlots: number };
 } = Object.freeze({
   pointwise: Object.freeze({ tilePixels: 8, tileSlots: 4 }),
-  depthwise: Object.freeze({ tileX: 4 }),
+  depthwise: Object.freeze({ tileX: 4, tileY: 4 }),
   conv2d: Object.freeze({ tileX: 4, tileSlots: 2 }),
 });
 
@@ -101,7 +105,9 @@ export const KERNEL_VARIANTS: Readonly<
     }),
     depthwise: Object.freeze({
       tiled: DEFAULT_TILING.depthwise,
-      simple: Object.freeze({ tileX: 1 }),
+      rows1: Object.freeze({ tileX: 4, tileY: 1 }),
+      rows8: Object.freeze({ tileX: 4, tileY: 8 }),
+      simple: Object.freeze({ tileX: 1, tileY: 1 }),
     }),
     conv2d: Object.freeze({
       tiled: DEFAULT_TILING.conv2d,
