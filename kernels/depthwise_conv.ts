@@ -58,6 +58,8 @@ export interface DepthwiseConvSpec {
   readonly activation: Activation;
   /** Output pixels per invocation along x (default 4). */
   readonly tileX?: number;
+  /** Output rows per invocation (default 4). */
+  readonly tileY?: number;
 }
 
 /**
@@ -128,6 +130,7 @@ export async function createDepthwiseConvKernel(
     activation: act,
     bias: bias !== null,
     tileX: checkInteger("tileX", spec.tileX ?? DEFAULT_TILING.depthwise.tileX, 1, 8),
+    tileY: checkInteger("tileY", spec.tileY ?? DEFAULT_TILING.depthwise.tileY, 1, 8),
   };
   return await createGpuKernel(gpu, {
     label: `depthwise ${height}x${width}x${channels} ${kh}x${kw} s${stride} d${dilation}${

@@ -3,12 +3,18 @@
  * (`deno task bench --variant pointwise=simple`). Every variant is validated against ONNX Runtime
  * in `tests/kernel_variants_test.ts`. A variant is a tiling of the same generated shader:
  *
- * - `tiled` (default): register tiles that reuse every load for several FMAs;
+ * - `tiled` (default): register tiles that reuse every load for several FMAs (pointwise 16 pixels ×
+ *   16 channels per invocation; depthwise 4 × 4 outputs);
+ * - pointwise `px8`: the 8-pixel × 16-channel tile, the default until 2026-12-01 (same bits);
  * - `simple`: one output `vec4` per invocation, the textbook kernel (and, for depthwise, what ONNX
  *   Runtime Web and tfjs-webgpu fall back to when dilated);
  * - pointwise `staged`: weights staged in workgroup memory a chunk at a time (slower here);
  * - pointwise `half`: weights stored as float16 pairs, half the weight loads, at an accuracy cost
- *   (bench/NOTES.md: up to 0.25 px and 3.7e-3 in score against TF.js, and an argmax can flip).
+ *   (bench/NOTES.md: up to 0.25 px and 3.7e-3 in score against TF.js, and an argmax can flip);
+ * - depthwise `rows1` and `rows8`: the `tiled` depthwise kernel (4 outputs along x × 4 rows per
+ *   invocation) with 1 row (the default until 2026-12-01) or 8; all give the same bits;
+ * - conv2d `wide`: 8 pixels × 24 channels per invocation (0.83–0.90 of `tiled`'s time on conv0,
+ *   bench/NOTES.md; not the default, validated as every variant).
  *
  * @module
  */
@@ -53,6 +59,8 @@ export interface KernelTiling {
   readonly weightsF16?: boolean;
   /** Output pixels along x per invocation (depthwise, conv2d). */
   readonly tileX?: number;
+  /** Output rows per invocation (depthwise). */
+  readonly tileY?: number;
 }
 
 /**
@@ -63,16 +71,16 @@ export interface KernelTiling {
  * ```ts
  * import { DEFAULT_TILING } from "./kernel_variants.ts";
  *
- * console.log(DEFAULT_TILING.pointwise); // { tilePixels: 8, tileSlots: 4 }
+ * console.log(DEFAULT_TILING.pointwise); // { tilePixels: 16, tileSlots: 4 }
  * ```
  */
 export const DEFAULT_TILING: {
   readonly pointwise: { readonly tilePixels: number; readonly tileSlots: number };
-  readonly depthwise: { readonly tileX: number };
+  readonly depthwise: { readonly tileX: number; readonly tileY: number };
   readonly conv2d: { readonly tileX: number; readonly tileSlots: number };
 } = Object.freeze({
-  pointwise: Object.freeze({ tilePixels: 8, tileSlots: 4 }),
-  depthwise: Object.freeze({ tileX: 4 }),
+  pointwise: Object.freeze({ tilePixels: 16, tileSlots: 4 }),
+  depthwise: Object.freeze({ tileX: 4, tileY: 4 }),
   conv2d: Object.freeze({ tileX: 4, tileSlots: 2 }),
 });
 
@@ -94,17 +102,21 @@ export const KERNEL_VARIANTS: Readonly<
   .freeze({
     pointwise: Object.freeze({
       tiled: DEFAULT_TILING.pointwise,
+      px8: Object.freeze({ tilePixels: 8, tileSlots: 4 }),
       small: Object.freeze({ tilePixels: 4, tileSlots: 2 }),
-      staged: Object.freeze({ ...DEFAULT_TILING.pointwise, stagedSlots: 16 }),
-      half: Object.freeze({ ...DEFAULT_TILING.pointwise, weightsF16: true }),
+      staged: Object.freeze({ tilePixels: 8, tileSlots: 4, stagedSlots: 16 }),
+      half: Object.freeze({ tilePixels: 8, tileSlots: 4, weightsF16: true }),
       simple: Object.freeze({ tilePixels: 1, tileSlots: 1 }),
     }),
     depthwise: Object.freeze({
       tiled: DEFAULT_TILING.depthwise,
-      simple: Object.freeze({ tileX: 1 }),
+      rows1: Object.freeze({ tileX: 4, tileY: 1 }),
+      rows8: Object.freeze({ tileX: 4, tileY: 8 }),
+      simple: Object.freeze({ tileX: 1, tileY: 1 }),
     }),
     conv2d: Object.freeze({
       tiled: DEFAULT_TILING.conv2d,
+      wide: Object.freeze({ tileX: 8, tileSlots: 6 }),
       simple: Object.freeze({ tileX: 1, tileSlots: 1 }),
     }),
   });

@@ -3,7 +3,10 @@ import { createGpuContext } from "../runtime/gpu_context.ts";
 import { createDepthwiseConvKernel, depthwiseConv } from "../kernels/depthwise_conv.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { Activation } from "../shaders/wgsl_common.ts";
+import { KERNEL_VARIANTS } from "../kernels/kernel_variants.ts";
+import { mulberry32, runSeed, uniform } from "./support/random.ts";
 import {
+  caseName,
   CHANNELS,
   checkConvMatrix,
   type ConvCase,
@@ -104,6 +107,47 @@ Deno.test("depthwiseConv() equals ONNX Runtime over the shape matrix, dilated an
 
 Deno.test("depthwiseConv() equals ONNX Runtime on MoveNet's layers, with and without bias", async (t) => {
   await checkConvMatrix(t, "depthwiseConv MoveNet", moveNetCases());
+});
+
+Deno.test("depthwiseConv() gives the bits of the one-output `simple` kernel with every variant", async (t) => {
+  // Every variant sums each output's taps in (ky, kx) order from zero and adds the bias last, so
+  // however the outputs are tiled (columns, rows) the results must be the same floats: this checks
+  // the tiles' edges, interleaving and tails exactly, where the ORT comparison has a tolerance.
+  const gpu = await createGpuContext();
+  const rng = mulberry32(runSeed("depthwise variants bitwise"));
+  const variants = Object.keys(KERNEL_VARIANTS.depthwise).filter((v) => v !== "simple");
+  try {
+    for (const c of [...depthwiseCases(), ...moveNetCases()]) {
+      await t.step(caseName(c), async () => {
+        const input = {
+          data: uniform(rng, c.height * c.width * c.inChannels),
+          shape: [1, c.height, c.width, c.inChannels],
+        };
+        const filter = { data: uniform(rng, 9 * c.inChannels), shape: [3, 3, c.inChannels, 1] };
+        const bias = c.bias === false ? null : uniform(rng, c.inChannels);
+        const options = {
+          stride: c.stride,
+          dilation: c.dilation,
+          activation: c.activation,
+          context: gpu,
+        };
+        const simple = await depthwiseConv(input, filter, bias, { ...options, variant: "simple" });
+        const expected = new Uint32Array(simple.data.buffer);
+        for (const variant of variants) {
+          const out = await depthwiseConv(input, filter, bias, { ...options, variant });
+          const bits = new Uint32Array(out.data.buffer);
+          const first = bits.findIndex((b, i) => b !== expected[i]);
+          assert.equal(
+            first,
+            -1,
+            `${variant}: element ${first} is ${out.data[first]}, simple ${simple.data[first]}`,
+          );
+        }
+      });
+    }
+  } finally {
+    gpu.destroy();
+  }
 });
 
 Deno.test("depthwiseConv() rejects a filter that is not [kh, kw, C, 1]", async () => {
