@@ -12,6 +12,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import * as tfconv from "@tensorflow/tfjs-converter";
 import { fetchDefaultWeights } from "../../models/default_weights.ts";
 import { readTfjsGraphArtifacts } from "../../reference/tfjs_artifacts.ts";
+import { MULTIPOSE_HEAD_NODES } from "../../reference/movenet_multipose_onnx.ts";
 import type { MultiPoseHostHeads } from "../../decode/movenet_multipose_decode_gpu.ts";
 import { suiteCacheDir } from "./suite_cache.ts";
 
@@ -19,12 +20,7 @@ const S = "StatefulPartitionedCall/";
 
 /** The graph nodes of the six heads and of the decode steps the tests compare. */
 export const MULTIPOSE_NODES = Object.freeze({
-  center: `${S}center_0/conv2d_4/BiasAdd`,
-  boxScale: `${S}box_scale_0/conv2d_5/BiasAdd`,
-  boxOffset: `${S}box_offset_0/conv2d_6/BiasAdd`,
-  heatmap: `${S}kpt_heatmap_0/conv2d_7/BiasAdd`,
-  regress: `${S}kpt_regress_0/conv2d_8/BiasAdd`,
-  offset: `${S}kpt_offset_0/conv2d_9/BiasAdd`,
+  ...MULTIPOSE_HEAD_NODES,
   /** The peak candidates `[1, H·W]` (sigmoid where a peak, else 0). */
   candidates: `${S}Reshape_2`,
   /** TopKV2's indices `[1, K]`. */
