@@ -159,6 +159,8 @@ export function fusedBlockShader(p: FusedBlockShaderParams): string {
 // invocation, so each workgroupBarrier() is reached uniformly.
 // Same arithmetic as the two kernels: depthwise taps in (ky, kx) order by fma from zero, bias then
 // ReLU6; pointwise each input vec4's 4 products summed first, then added, bias last.
+// Measured on llvmpipe (bench/fused_block_bench.ts): slower than the two kernels; its barriers are
+// coroutine suspends there, and the register tile lives across them.
 const IN_H: i32 = ${p.height};
 const IN_W: i32 = ${p.width};
 const PIXELS: u32 = ${p.height * p.width}u;
