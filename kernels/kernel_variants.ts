@@ -5,8 +5,9 @@
  *
  * - `tiled` (default): register tiles that reuse every load for several FMAs (pointwise 8 pixels ×
  *   16 channels per invocation; depthwise 4 × 4 outputs);
- * - pointwise `px16`: a 16-pixel × 16-channel tile, 1.2–1.3× faster per frame here but about 5×
- *   slower to compile on llvmpipe (every new shape, every test), so not the default (same bits);
+ * - pointwise `px16`: a 16-pixel × 16-channel tile, 1.2–1.3× faster per frame on llvmpipe but 2–2.4×
+ *   slower to compile there (every new shape on a machine without Mesa's shader cache), and more
+ *   registers than a GPU thread holds without spilling, so not the default (same bits);
  * - `simple`: one output `vec4` per invocation, the textbook kernel (and, for depthwise, what ONNX
  *   Runtime Web and tfjs-webgpu fall back to when dilated);
  * - pointwise `staged`: weights staged in workgroup memory a chunk at a time (slower here);

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { activation, bindingDeclaration, unroll, WORKGROUP_SIZE } from "./wgsl_common.ts";
+import {
+  activation,
+  bindingDeclaration,
+  unroll,
+  WORKGROUP_SIZE,
+  workgroupEntryPoint,
+} from "./wgsl_common.ts";
 
 /** Shape and tile constants baked into a fused-block shader. */
 export interface FusedBlockShaderParams {
@@ -181,12 +187,7 @@ ${bindingDeclaration("output")}
 
 var<workgroup> mid: array<vec4<f32>, ${L.workgroupVec4s}>;
 
-@compute @workgroup_size(${WORKGROUP_SIZE})
-fn main(@builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) lane: u32) {
-  let group = wid.x + wid.y * groups.x;
-  if (group >= WORKGROUPS) { return; }
+${workgroupEntryPoint()}
   let p0 = group * GROUP_PIXELS;
   let n0 = (lane % SLOT_TILES) * ${TN}u;
   let local0 = min(lane / SLOT_TILES, ${L.pixelTiles - 1}u) * ${TP}u;

@@ -12,6 +12,7 @@ import {
   entryPoint,
   unroll,
   WORKGROUP_SIZE,
+  workgroupEntryPoint,
 } from "./wgsl_common.ts";
 import {
   type Residual,
@@ -265,12 +266,7 @@ ${bindingDeclaration("output")}${declarations(residual)}
 
 var<workgroup> staged: array<vec4<f32>, STAGED>;
 
-@compute @workgroup_size(${WORKGROUP_SIZE})
-fn main(@builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) groups: vec3<u32>,
-        @builtin(local_invocation_index) lane: u32) {
-  let group = wid.x + wid.y * groups.x;
-  if (group >= WORKGROUPS) { return; }
+${workgroupEntryPoint()}
   let n0 = (group % SLOT_TILES) * ${TN}u;
   let p0 = (group / SLOT_TILES) * ${WORKGROUP_SIZE * TP}u + lane * ${TP}u;
 ${unroll(TP, (i) => `  let row${i} = min(p0 + ${i}u, PIXELS - 1u) * IN_SLOTS;`)}

@@ -33,6 +33,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 /**
+ * The entry point of a kernel whose work is laid out per workgroup (it shares workgroup memory):
+ * the flat workgroup index `group` over the same 2D grid as {@linkcode entryPoint}, and the
+ * invocation's `lane` in it. Whole workgroups past the end return together, so a barrier after
+ * this is still reached uniformly. The shader must define `const WORKGROUPS: u32`.
+ *
+ * @returns WGSL that opens `fn main` and defines `let group: u32` and `lane`.
+ *
+ * @example
+ * ```ts
+ * import { workgroupEntryPoint } from "./wgsl_common.ts";
+ * const head = workgroupEntryPoint(); // "@compute @workgroup_size(64)\nfn main(...) {..."
+ * ```
+ */
+export function workgroupEntryPoint(): string {
+  return `@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let group = wid.x + wid.y * groups.x;
+  if (group >= WORKGROUPS) { return; }`;
+}
+
+/**
  * The activation fused after a kernel's bias: none, ReLU (`max(x, 0)`) or ReLU6
  * (`min(max(x, 0), 6)`), TF's `Relu` and `Relu6` fused ops.
  *
