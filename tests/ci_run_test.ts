@@ -1,5 +1,5 @@
 /**
- * `.ci/run`'s bookkeeping, run in bash on its own functions (`count`, `tests`,
+ * `.ci/run`'s bookkeeping, run in bash on its own functions (`count`, `run_tests`, `report_tests`,
  * `crashed_after_passing`) and its closing lines, with a fake test command: the rerun after a crash
  * at exit happens only in the step marked for it, keeps the crash's log, and is recorded on the line
  * before the final `N passed, N failed`.
@@ -64,22 +64,24 @@ ${closing}
 }
 
 Deno.test("`.ci/run` reruns a step that crashed at exit only where marked, and records it", async () => {
-  const { out, code, log } = await runCi('rerun_on_exit_crash=1 tests "kernel tests on GL" fake');
+  const { out, code, log } = await runCi(
+    'rerun_on_exit_crash=1 run_tests gl fake\nreport_tests gl "kernel tests on GL"',
+  );
   assert.equal(code, 0, out);
   const lines = out.trimEnd().split("\n");
   assert.equal(lines.at(-1), "3 passed, 0 failed", out);
   assert.match(lines.at(-2)!, /^rerun after a crash at exit: kernel tests on GL \(rc 134, log /);
   assert.match(out, /WARNING: kernel tests on GL: every test passed, then the process crashed/);
-  // The crash's log is kept, backtrace included, and shown.
-  const kept = await Deno.readTextFile(`${log}/crash-at-exit-0.txt`);
+  // The crash's log is kept, backtrace included, and its end shown.
+  const kept = await Deno.readTextFile(`${log}/gl-crash.txt`);
   assert.match(kept, /double free/);
   assert.match(kept, /backtrace: #0/);
-  assert.match(out, /WARNING: running kernel tests on GL once more/);
-  assert.equal(out.match(/backtrace: #0/g)?.length, 2, "printed by the run and again after it");
+  assert.match(out, /WARNING: kernel tests on GL was run once more/);
+  assert.equal(out.match(/backtrace: #0/g)?.length, 1, "the crashed run's end, shown once");
 });
 
 Deno.test("`.ci/run` counts a crash at exit as a failure in a step not marked for a rerun", async () => {
-  const { out, code } = await runCi('tests "tests on Vulkan" fake');
+  const { out, code } = await runCi('run_tests vulkan fake\nreport_tests vulkan "tests on Vulkan"');
   assert.notEqual(code, 0, out);
   const lines = out.trimEnd().split("\n");
   assert.equal(lines.at(-1), "3 passed, 1 failed", out);

@@ -126,6 +126,8 @@ const SHAPES: FusedBlockSpec[] = [
 Deno.test("createFusedBlockKernel() gives the bits of depthwise then pointwise, and float64's values", async (t) => {
   const gpu = await createGpuContext();
   const rng = mulberry32(runSeed("fused block"));
+  let unclamped = 0;
+  let outputs = 0;
   try {
     for (const s of SHAPES) {
       await t.step(name(s), async () => {
@@ -149,12 +151,19 @@ Deno.test("createFusedBlockKernel() gives the bits of depthwise then pointwise, 
           new Float32Array(exact),
           KERNEL_TOLERANCE,
         );
-        // The data must exercise the arithmetic, not only ReLU6's clamps.
+        // The data must exercise the arithmetic, not only ReLU6's clamps: checked per shape where
+        // there are enough outputs for a share to mean something (1x1x17→1 has one, which a
+        // random seed clamps about half the time), and over the whole matrix below.
         const linear = exact.filter((v) => v > 0 && v < 6).length;
-        assert.ok(linear > 0.3 * exact.length, `${name(s)}: only ${linear} outputs unclamped`);
+        unclamped += linear;
+        outputs += exact.length;
+        if (exact.length >= 64) {
+          assert.ok(linear > 0.3 * exact.length, `${name(s)}: only ${linear} outputs unclamped`);
+        }
         console.log(`${name(s)}: max |ours − float64| ${diff.maxAbsError.toExponential(2)}`);
       });
     }
+    assert.ok(unclamped > 0.3 * outputs, `only ${unclamped} of ${outputs} outputs unclamped`);
   } finally {
     gpu.destroy();
   }
