@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FallDetector, type FallStatus, runFallDetectorCli } from "../examples/fall_detector.ts";
-import { mulberry32, type Rng, runSeed } from "./support/random.ts";
+import { between, mulberry32, runSeed } from "./support/random.ts";
 import {
   blend,
   type Camera,
@@ -22,6 +22,8 @@ import {
   type Frame,
   type Noise,
   ramp,
+  randomCamera,
+  renderAnywhere,
   renderSequence,
   STANDING,
   TEST_NOISE,
@@ -30,16 +32,6 @@ import { moduleTempDir } from "./support/temp_dir.ts";
 
 const SEED = runSeed("fall_detector_test");
 const { tempDir } = await moduleTempDir("fall_detector_test_");
-
-const between = (rng: Rng, lo: number, hi: number) => lo + (hi - lo) * rng();
-
-function randomCamera(rng: Rng): Camera {
-  return {
-    scale: between(rng, 40, 400),
-    offsetX: between(rng, -500, 1500),
-    offsetY: between(rng, -500, 1500),
-  };
-}
 
 /** Standing with a little sway and drift, as someone idling or shifting their weight. */
 function idle(t: number, x0 = 0): FigureParams {
@@ -153,14 +145,7 @@ Deno.test("`FallDetector.update()` reports nothing for sitting down, slowly or f
     const motion = (t: number) =>
       blend(idle(Math.min(t, standMs)), seated, ramp(t, standMs, sitMs));
     if (trial % 2 === 1) assert.ok(largestHipDrop(motion, standMs + sitMs + 1000) > 0.8); // fast: the drop alone would count
-    const frames = renderSequence(
-      motion,
-      standMs + sitMs + 5000,
-      between(rng, 15, 30),
-      randomCamera(rng),
-      rng,
-      TEST_NOISE,
-    );
+    const frames = renderAnywhere(motion, standMs + sitMs + 5000, rng);
     assert.equal(events(frames).found.length, 0, `trial ${trial}`);
   }
 });
@@ -180,14 +165,7 @@ Deno.test("`FallDetector.update()` reports nothing for dropping into a crouch fa
     const motion = (t: number) =>
       blend(idle(Math.min(t, standMs)), crouch, ramp(t, standMs, downMs));
     assert.ok(largestHipDrop(motion, standMs + downMs + 1000) > 0.85); // the premise: a sudden drop
-    const frames = renderSequence(
-      motion,
-      standMs + downMs + 5000,
-      between(rng, 15, 30),
-      randomCamera(rng),
-      rng,
-      TEST_NOISE,
-    );
+    const frames = renderAnywhere(motion, standMs + downMs + 5000, rng);
     assert.equal(events(frames).found.length, 0, `trial ${trial}`);
   }
 });
@@ -209,14 +187,7 @@ Deno.test("`FallDetector.update()` reports nothing for bending over and staying 
       t < standMs + bendMs + 4000
         ? blend(idle(Math.min(t, standMs)), bent, ramp(t, standMs, bendMs))
         : blend(bent, STANDING, ramp(t, standMs + bendMs + 4000, 1000));
-    const frames = renderSequence(
-      motion,
-      standMs + bendMs + 6000,
-      between(rng, 15, 30),
-      randomCamera(rng),
-      rng,
-      TEST_NOISE,
-    );
+    const frames = renderAnywhere(motion, standMs + bendMs + 6000, rng);
     assert.equal(events(frames).found.length, 0, `trial ${trial}`);
   }
 });
@@ -231,14 +202,7 @@ Deno.test("`FallDetector.update()` reports nothing for lying down slowly (the fa
       drop < 0.8,
       `premise: "slowly", largest drop in a second ${drop.toFixed(2)} torso lengths`,
     );
-    const frames = renderSequence(
-      motion,
-      standMs + downMs + 5000,
-      between(rng, 15, 30),
-      randomCamera(rng),
-      rng,
-      TEST_NOISE,
-    );
+    const frames = renderAnywhere(motion, standMs + downMs + 5000, rng);
     assert.equal(events(frames).found.length, 0, `trial ${trial}`);
   }
 });
@@ -257,14 +221,7 @@ Deno.test("`FallDetector.update()` reports nothing when the person keeps moving 
       // lying 1 s, then getting up over 1.5 s, then standing
       : (t: number) =>
         t < end + 1000 ? fall(t) : blend(lying(direction, t), idle(t), ramp(t, end + 1000, 1500));
-    const frames = renderSequence(
-      motion,
-      end + 6000,
-      between(rng, 15, 30),
-      randomCamera(rng),
-      rng,
-      TEST_NOISE,
-    );
+    const frames = renderAnywhere(motion, end + 6000, rng);
     const { found, detector } = events(frames);
     assert.equal(found.length, 0, `trial ${trial}`);
     if (trial % 2 === 1) assert.equal(detector.state, "monitoring");

@@ -8,14 +8,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { InvalidInputError } from "../mod.ts";
 import { RepCounter, type RepCounterOptions, runRepCounterCli } from "../examples/rep_counter.ts";
-import { mulberry32, type Rng, runSeed } from "./support/random.ts";
+import { between, mulberry32, type Rng, runSeed } from "./support/random.ts";
 import {
-  type Camera,
   type FigureParams,
   type Frame,
   kneeAngleDeg,
   NO_NOISE,
   type Noise,
+  randomCamera,
+  renderAnywhere,
   renderSequence,
   shoulderAngleDeg,
   STANDING,
@@ -25,18 +26,6 @@ import { moduleTempDir } from "./support/temp_dir.ts";
 
 const SEED = runSeed("rep_counter_test");
 const { tempDir } = await moduleTempDir("rep_counter_test_");
-
-/** A uniform draw in [lo, hi). */
-const between = (rng: Rng, lo: number, hi: number) => lo + (hi - lo) * rng();
-
-/** A random camera: 40–400 px per torso length, anywhere. */
-function randomCamera(rng: Rng): Camera {
-  return {
-    scale: between(rng, 40, 400),
-    offsetX: between(rng, -500, 1500),
-    offsetY: between(rng, -500, 1500),
-  };
-}
 
 /** The figure at knee angle `knee` (a squat: thighs forward, shins tilted, torso leaning). */
 function squatAt(knee: number, swayT: number): FigureParams {
@@ -188,14 +177,7 @@ Deno.test("`RepCounter.update()` does not count an angle jittering around either
       if (u < 4900) return 160 + amp * w;
       return 160 + 16 * (u - 4900) / 400;
     };
-    const frames = renderSequence(
-      (t) => squatAt(knee(t), t),
-      n * repMs - 1,
-      between(rng, 15, 30),
-      randomCamera(rng),
-      rng,
-      TEST_NOISE,
-    );
+    const frames = renderAnywhere((t) => squatAt(knee(t), t), n * repMs - 1, rng);
     const crossings = frames.filter((f, i) =>
       i > 0 && (kneeAngleDeg(f.params) < 100) !== (kneeAngleDeg(frames[i - 1].params) < 100)
     ).length;

@@ -40,6 +40,18 @@ export function runSeed(suite: string): number {
 }
 
 /**
+ * One uniform draw in [lo, hi).
+ *
+ * @param rng Generator.
+ * @param lo Lower bound.
+ * @param hi Upper bound.
+ * @returns The value.
+ */
+export function between(rng: Rng, lo: number, hi: number): number {
+  return lo + (hi - lo) * rng();
+}
+
+/**
  * Fills a new array with uniform values in [lo, hi).
  *
  * @param rng Generator.

@@ -9,7 +9,7 @@
 
 import type { DetectedPose, DetectorKeypoint } from "../../mod.ts";
 import { COCO_KEYPOINTS } from "../../mod.ts";
-import type { Rng } from "./random.ts";
+import { between, type Rng } from "./random.ts";
 
 /** Segment lengths in torso lengths. */
 export const SEGMENTS = Object.freeze({ thigh: 0.85, shin: 0.85, upperArm: 0.6, forearm: 0.55 });
@@ -129,6 +129,20 @@ export interface Camera {
   readonly offsetY: number;
 }
 
+/**
+ * A random camera: 40–400 px per torso length, anywhere in a 2000-px square around the origin.
+ *
+ * @param rng Random source.
+ * @returns The camera.
+ */
+export function randomCamera(rng: Rng): Camera {
+  return {
+    scale: between(rng, 40, 400),
+    offsetX: between(rng, -500, 1500),
+    offsetY: between(rng, -500, 1500),
+  };
+}
+
 /** Noise added to the keypoints. */
 export interface Noise {
   /** Gaussian noise of each coordinate, in torso lengths. */
@@ -228,6 +242,30 @@ export function renderSequence(
     frames.push({ t, params, pose: renderFigure(params, camera, rng, noise) });
   }
   return frames;
+}
+
+/**
+ * Renders a motion under random conditions: 15–30 frames per second, a {@linkcode randomCamera},
+ * {@linkcode TEST_NOISE}.
+ *
+ * @param motion The figure at each time (ms).
+ * @param durationMs Length of the sequence.
+ * @param rng Random source (the frame rate, then the camera, then the noise).
+ * @returns The frames.
+ */
+export function renderAnywhere(
+  motion: (tMs: number) => FigureParams,
+  durationMs: number,
+  rng: Rng,
+): Frame[] {
+  return renderSequence(
+    motion,
+    durationMs,
+    between(rng, 15, 30),
+    randomCamera(rng),
+    rng,
+    TEST_NOISE,
+  );
 }
 
 /** `a + (b − a)·w` for every numeric field of two figures (the anchor from `a`). */
