@@ -50,6 +50,7 @@ import { type DefaultModel, fetchDefaultWeights } from "../models/default_weight
 import { loadMoveNetGraph, type MoveNetGraph } from "../models/movenet_graph.ts";
 import { checkPoseImage, type PoseImage } from "../runtime/pose_image.ts";
 import { checkEstimationArgs } from "./_estimation_args.ts";
+import { callsInOrder } from "./_call_queue.ts";
 
 /** pose-detection's default `minPoseScore`. */
 const DEFAULT_MIN_POSE_SCORE = 0.25;
@@ -170,7 +171,7 @@ class MoveNetDetector implements MoveNetSinglePoseDetector {
   readonly #decodeGroup: GPUBindGroup;
   #image: GPUBuffer | undefined;
   #cropGroup: GPUBindGroup | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = callsInOrder();
   #disposed = false;
   // The video state, and a count of resets so that a frame already running when reset() is called
   // does not write into the new video's state.
@@ -260,10 +261,7 @@ class MoveNetDetector implements MoveNetSinglePoseDetector {
     config: EstimationConfig = {},
     timestampMs?: number,
   ): Promise<DetectedPose[]> {
-    const run = async () => await this.#estimate(image, config, timestampMs);
-    const result = this.#queue.then(run, run);
-    this.#queue = result.catch(() => {});
-    return result;
+    return this.#queue(() => this.#estimate(image, config, timestampMs));
   }
 
   get cropRegion(): CropRegion | null {

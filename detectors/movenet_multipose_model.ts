@@ -55,6 +55,7 @@ import {
 import { checkMultiPoseOptions } from "./_multipose_options.ts";
 import { checkEstimationArgs } from "./_estimation_args.ts";
 import { createPoseTracker, type PoseTracker } from "../tracking/pose_tracker.ts";
+import { callsInOrder } from "./_call_queue.ts";
 
 /** Padded input shapes whose network is kept compiled (the most recently used). */
 export const MULTIPOSE_SHAPE_CACHE = 3;
@@ -129,7 +130,7 @@ class MoveNetMultiPoseDetector implements PoseDetector {
   /** Counts `reset()` calls: a frame that was running during one is not tracked. */
   #generation = 0;
   #image: GPUBuffer | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = callsInOrder();
   #disposed = false;
 
   constructor(
@@ -158,10 +159,7 @@ class MoveNetMultiPoseDetector implements PoseDetector {
     config: EstimationConfig = {},
     timestampMs?: number,
   ): Promise<DetectedPose[]> {
-    const run = async () => await this.#estimate(image, config, timestampMs);
-    const result = this.#queue.then(run, run);
-    this.#queue = result.catch(() => {});
-    return result;
+    return this.#queue(() => this.#estimate(image, config, timestampMs));
   }
 
   reset(): void {
