@@ -68,6 +68,7 @@ import { variantTiling } from "../kernels/kernel_variants.ts";
 import type { GpuKernel } from "../kernels/compute_kernel.ts";
 import { packedByteLength } from "../runtime/layout.ts";
 import { GpuTimer, summarize } from "./gpu_timer.ts";
+import { noteShaderCache, parseDimensionList } from "./_shape_args.ts";
 import { mulberry32, uniform } from "../tests/support/random.ts";
 
 const TILE_KEYS = ["tilePixels", "tileSlots", "chunkSlots", "runPixels"] as const;
@@ -252,17 +253,9 @@ async function main() {
   });
   const rounds = Number(values.rounds);
   if (!(rounds >= 1)) throw new Error(`--rounds must be a positive number, got ${values.rounds}`);
-  const shapes = values.shapes.split(",").map((s) => {
-    const dims = s.split("x").map(Number);
-    if (dims.length !== 4 || dims.some((d) => !(d >= 1))) {
-      throw new Error(`--shapes takes HxWxCINxCOUT items, got ${s}`);
-    }
-    return dims;
-  });
+  const shapes = parseDimensionList(values.shapes, "HxWxCINxCOUT", "--shapes");
   const fusedTiles = values.fused.split(",").map(parseTiles);
-  if (Deno.env.get("MESA_SHADER_CACHE_DISABLE") !== "true") {
-    console.log("note: MESA_SHADER_CACHE_DISABLE is not true; compile times may be Mesa's cache\n");
-  }
+  noteShaderCache();
   const timing = [
     `A = fused, B = depthwise + pointwise (default), C = depthwise + pointwise px16; ${rounds} ` +
     `rounds of 5 samples, order rotating\n`,

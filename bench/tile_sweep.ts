@@ -24,6 +24,8 @@ import { pointwiseConvInvocations, pointwiseConvShader } from "../shaders/pointw
 import { WORKGROUP_SIZE } from "../shaders/wgsl_common.ts";
 import { channelSlots } from "../runtime/layout.ts";
 import { GpuTimer, summarize } from "./gpu_timer.ts";
+import { fmt, table } from "./_format.ts";
+import { noteShaderCache, parseDimensionList } from "./_shape_args.ts";
 import { mulberry32, uniform } from "../tests/support/random.ts";
 
 /** G vec4 storage loads per second (bench/load_costs.ts, lane-divergent, both providers). */
@@ -35,17 +37,6 @@ const FLOPS_PER_NS = 77;
 function modelGflops(pixels: number, slots: number): number {
   const flops = 32 * pixels * slots;
   return flops / ((pixels + 4 * slots) / LOADS_PER_NS + flops / FLOPS_PER_NS);
-}
-
-/** `8x4,16x4` → [[8, 4], [16, 4]]: "P×C" pairs, or "P×C×K" shapes. */
-function parseList(text: string, arity: number, what: string): number[][] {
-  return text.split(",").map((item) => {
-    const values = item.split("x").map(Number);
-    if (values.length !== arity || values.some((v) => !Number.isInteger(v) || v < 1)) {
-      throw new Error(`${what}: "${item}" is not ${arity} positive integers joined by x`);
-    }
-    return values;
-  });
 }
 
 interface Built {
@@ -129,25 +120,27 @@ async function sweep(
       for (const b of built) b.ms.push(summarize(await timer.time(5, b.record)).median);
     }
     console.log(`\n${gpu.adapter.provider} (${timer.method}), ${rounds} rounds of 5 samples`);
-    console.log(
-      "| shape | P×C | compile ms | ms | GFLOP/s | model GFLOP/s | vs first tile | by round |",
-    );
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (const b of built) {
+    const rows = built.map((b) => {
       const base = built.find((x) => x.shape === b.shape)!;
       const ratios = b.ms.map((ms, i) => ms / base.ms[i]).sort((x, y) => x - y);
       const ms = summarize(b.ms).median;
       const [p, c] = b.tile.split("x").map(Number);
-      console.log(
-        `| ${b.shape} | ${b.tile} | ${b.compileMs.toFixed(0)} | ${ms.toFixed(3)} | ` +
-          `${(b.flops / ms / 1e6).toFixed(1)} | ${modelGflops(p, c).toFixed(1)} | ` +
-          `${summarize(ratios).median.toFixed(2)} | ${ratios[0].toFixed(2)}–${
-            ratios.at(-1)!.toFixed(2)
-          } |`,
-      );
-    }
+      return [
+        b.shape,
+        b.tile,
+        fmt(b.compileMs, 0),
+        fmt(ms, 3),
+        fmt(b.flops / ms / 1e6),
+        fmt(modelGflops(p, c)),
+        fmt(summarize(ratios).median, 2),
+        `${fmt(ratios[0], 2)}–${fmt(ratios.at(-1)!, 2)}`,
+      ];
+    });
+    const header = ["shape", "P×C", "compile ms", "ms", "GFLOP/s", "model GFLOP/s"];
+    console.log(table([...header, "vs first tile", "by round"], rows));
   } finally {
     for (const buffer of buffers) buffer.destroy();
+    timer.dispose();
     gpu.destroy();
   }
 }
@@ -161,13 +154,9 @@ async function main() {
       rounds: { type: "string", default: "4" },
     },
   });
-  if (Deno.env.get("MESA_SHADER_CACHE_DISABLE") !== "true") {
-    console.warn(
-      "tile_sweep: MESA_SHADER_CACHE_DISABLE is not true: compile times may come from Mesa's cache",
-    );
-  }
-  const tiles = parseList(values.tiles, 2, "--tiles");
-  const shapes = parseList(values.shapes, 3, "--shapes");
+  noteShaderCache();
+  const tiles = parseDimensionList(values.tiles, "PxC", "--tiles");
+  const shapes = parseDimensionList(values.shapes, "PIXELSxCINxCOUT", "--shapes");
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be ≥ 1");
   for (const provider of values.webgpu.split(",")) await sweep(provider, tiles, shapes, rounds);

@@ -24,7 +24,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { DetectedPose, MoveNetConfig, TrackerType } from "../detectors/detector_types.ts";
 import { createDetector } from "../detectors/pose_detector.ts";
-import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
+import type { GpuContext } from "../runtime/gpu_context.ts";
+import { withGpu } from "./support/with_gpu.ts";
 import { createPoseTracker } from "../tracking/pose_tracker.ts";
 import {
   KeypointsOneEuroFilter,
@@ -104,16 +105,6 @@ function toFractions(poses: readonly DetectedPose[]): DetectedPose[] {
     ...p,
     keypoints: p.keypoints.map((k) => ({ ...k, y: k.y / HEIGHT, x: k.x / WIDTH })),
   }));
-}
-
-/** Runs `fn` with a GPU context of its own, destroyed afterwards. */
-async function withGpu(fn: (gpu: GpuContext) => Promise<void>): Promise<void> {
-  const gpu = await createGpuContext();
-  try {
-    await fn(gpu);
-  } finally {
-    gpu.destroy();
-  }
 }
 
 function multiPose(gpu: GpuContext, extra: Partial<MoveNetConfig> = {}) {

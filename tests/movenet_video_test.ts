@@ -28,7 +28,7 @@ import {
 } from "../kernels/crop_resize_kernel.ts";
 import type { DetectedPose, MoveNetModelType } from "../detectors/detector_types.ts";
 import { createMoveNetDetector } from "../detectors/movenet_model.ts";
-import { createGpuContext, type GpuContext } from "../runtime/gpu_context.ts";
+import { withGpu } from "./support/with_gpu.ts";
 import { meanKeypointJitter } from "../tracking/keypoint_jitter.ts";
 import {
   type FrameSpec,
@@ -85,16 +85,6 @@ function regionError(a: CropRegion | null, b: CropRegion | null): number {
       Math.abs(a[k] - b[k])
     ),
   );
-}
-
-/** Runs `fn` with a GPU context of its own, destroyed afterwards. */
-async function withGpu(fn: (gpu: GpuContext) => Promise<void>): Promise<void> {
-  const gpu = await createGpuContext();
-  try {
-    await fn(gpu);
-  } finally {
-    gpu.destroy();
-  }
 }
 
 /** How far a frame is from a fresh state: 0 the first frame (or after a reset), 1 the next, 2 later. */
