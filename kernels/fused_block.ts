@@ -16,6 +16,7 @@ import { checkInteger, checkTensor, padLastAxis } from "../runtime/host_tensor.t
 import { channelSlots } from "../runtime/layout.ts";
 import { InvalidInputError } from "../errors.ts";
 import { samePadding } from "./same_padding.ts";
+import { packPointwiseFilter } from "./_pointwise_filter.ts";
 
 /** Most `vec4` of workgroup memory a kernel may use: 16 KiB, WebGPU's default limit. */
 const WORKGROUP_VEC4S = 1024;
@@ -164,9 +165,7 @@ export async function createFusedBlockKernel(
   }
   const params = { ...base, chunkSlots };
   const layout = fusedBlockLayout(params);
-  // The pointwise kernel's packing: IN_SLOTS·4 rows of OUT_SLOTS vec4, padded rows zero.
-  const rows = new Float32Array(inSlots * 4 * outSlots * 4);
-  rows.set(padLastAxis(pointwiseFilter, cin, cout, outSlots * 4));
+  const rows = packPointwiseFilter(pointwiseFilter, cin, cout);
   const depthwiseTaps = padLastAxis(depthwiseFilter, 9, cin, inSlots * 4);
   const filter = new Float32Array(depthwiseTaps.length + rows.length);
   filter.set(depthwiseTaps);

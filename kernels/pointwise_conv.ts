@@ -22,6 +22,7 @@ import { type Residual, residualFlopsPerElement, RESIDUALS } from "../shaders/re
 import { channelSlots } from "../runtime/layout.ts";
 import { runAndDispose } from "./run_kernel.ts";
 import { DEFAULT_TILING, variantTiling } from "./kernel_variants.ts";
+import { packPointwiseFilter } from "./_pointwise_filter.ts";
 
 /**
  * Shape and options of a pointwise conv layer.
@@ -145,9 +146,7 @@ export async function createPointwiseConvKernel(
   if (params.weightsF16 && params.stagedSlots > 0) {
     throw new InvalidInputError("pointwise: weightsF16 and stagedSlots cannot be combined");
   }
-  // Rows for padded input channels stay zero, so they add nothing.
-  const rows = new Float32Array(inSlots * 4 * outSlots * 4);
-  rows.set(padLastAxis(filter, cin, cout, outSlots * 4));
+  const rows = packPointwiseFilter(filter, cin, cout);
   const packedFilter = params.weightsF16 ? packHalfPairs(rows, inSlots, outSlots) : rows;
   const added = residual === "identity"
     ? " + residual"
