@@ -13,6 +13,7 @@ import {
   WORKGROUP_SIZE,
   workgroupEntryPoint,
 } from "./wgsl_common.ts";
+import { forTiles, tileFmas } from "./_register_tile.ts";
 
 /** Shape and tile constants baked into a fused-block shader. */
 export interface FusedBlockShaderParams {
@@ -137,8 +138,7 @@ export function fusedBlockShader(p: FusedBlockShaderParams): string {
   const offsets = fusedBlockOffsets(p.inSlots);
   const items = KC * L.runs;
   const allLanes = L.pointwiseLanes === WORKGROUP_SIZE;
-  const forTile = (fn: (i: number, n: number) => string) =>
-    unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
+  const forTile = (fn: (i: number, n: number) => string) => forTiles(TP, TN, fn);
   return `// Fused MobileNetV1 block: depthwise 3x3, stride 1, TF SAME padding, bias, ReLU6, then pointwise
 // ${p.inSlots * 4}→${p.outSlots * 4} channels, bias, ReLU6:
 //   mid[y][x][c] = relu6(dwBias[c] + sum_ky,kx in[y - PAD_T + ky][x - PAD_L + kx][c] * dw[ky][kx][c])
@@ -207,12 +207,7 @@ ${
     unroll(4 * TN, (t) =>
       `        let w${t >> 2}_${t % 4} = weights[w + ${t % 4}u * OUT_SLOTS + col${t >> 2}];`)
   }
-${
-    forTile((i, n) =>
-      `        acc${i}_${n} += fma(vec4<f32>(a${i}.w), w${n}_3, fma(vec4<f32>(a${i}.z), w${n}_2, ` +
-      `fma(vec4<f32>(a${i}.y), w${n}_1, vec4<f32>(a${i}.x) * w${n}_0)));`
-    )
-  }
+${tileFmas(TP, TN, "        ")}
       }
     }
     workgroupBarrier();

@@ -21,6 +21,7 @@ import {
   type ResidualParams,
   withResidual,
 } from "./residual.ts";
+import { forTiles, tileFmas } from "./_register_tile.ts";
 
 /** Shape constants baked into a pointwise-conv shader. */
 export interface PointwiseConvShaderParams {
@@ -139,22 +140,6 @@ ${tileFmas(TP, TN, "    ")}
 ${tileStores(p, residual)}
 }
 `;
-}
-
-/** `fn(i, n)` for each pixel `i` and slot `n` of a `TP` × `TN` register tile, one line each. */
-function forTiles(TP: number, TN: number, fn: (i: number, n: number) => string): string {
-  return unroll(TP * TN, (t) => fn(Math.floor(t / TN), t % TN));
-}
-
-/** One input vec4 step: its 4 products summed, then added to each accumulator of the tile. */
-function tileFmas(TP: number, TN: number, indent: string): string {
-  return forTiles(
-    TP,
-    TN,
-    (i, n) =>
-      `${indent}acc${i}_${n} += fma(vec4<f32>(a${i}.w), w${n}_3, fma(vec4<f32>(a${i}.z), w${n}_2, ` +
-      `fma(vec4<f32>(a${i}.y), w${n}_1, vec4<f32>(a${i}.x) * w${n}_0)));`,
-  );
 }
 
 /** The tile's stores, tail tiles skipped: bias, activation, then the residual epilogue. */
